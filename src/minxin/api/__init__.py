@@ -1,0 +1,1 @@
+"""HTTP API plumbing: application state, dependencies, error rendering."""

@@ -1,0 +1,1 @@
+"""Attachments: on-site photos and callback recordings, checked by content and stored by hash."""

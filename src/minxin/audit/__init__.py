@@ -1,0 +1,1 @@
+"""The append-only audit trail of administrative actions, logins and machine calls."""

@@ -1,0 +1,1 @@
+"""The category tree (up to 3 levels) and per-category settings."""

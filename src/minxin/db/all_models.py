@@ -1,0 +1,12 @@
+"""Import every model module so ``Base.metadata`` knows every table (Alembic, tests)."""
+
+from minxin.accounts import models as accounts_models  # noqa: F401
+from minxin.attachments import models as attachments_models  # noqa: F401
+from minxin.audit import models as audit_models  # noqa: F401
+from minxin.categories import models as categories_models  # noqa: F401
+from minxin.db.base import Base
+from minxin.outbox import models as outbox_models  # noqa: F401
+from minxin.units import models as units_models  # noqa: F401
+from minxin.workorders import models as workorders_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,35 @@
+"""Seeding the demo: organisation, default categories, orders. Idempotent: a database that
+already has units is left alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from minxin.categories import service as categories_service
+from minxin.demo.orders import create_orders
+from minxin.demo.organisation import create_organisation
+from minxin.units import repository as units_repository
+from minxin.workorders.service import Settings as OrderSettings
+
+
+def is_seeded(session: Session) -> bool:
+    return bool(units_repository.roots(session))
+
+
+def seed(
+    session: Session,
+    *,
+    password: str,
+    now: datetime,
+    attachments_root: Path,
+    settings: OrderSettings,
+    orders: int = 300,
+) -> list[tuple[str, str, str, str]]:
+    users = create_organisation(session, password=password, now=now)
+    categories_service.load_default_tree(session)
+    session.flush()
+    create_orders(session, count=orders, now=now, attachments_root=attachments_root, settings=settings)
+    return users

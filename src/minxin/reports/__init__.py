@@ -1,0 +1,1 @@
+"""Reports: monthly KPI reports, comparisons and unit scorecards built on minxin.core.kpi."""

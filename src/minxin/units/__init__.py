@@ -1,0 +1,1 @@
+"""Organisational units: the tree a work order travels through (centre → departments → counties → stations)."""

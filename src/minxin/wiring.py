@@ -1,0 +1,47 @@
+"""Where the domains are plugged together: routers, hooks, jobs and CLI sub-apps.
+
+The work-order core never imports SLA, intake, risk or integrations; they attach themselves
+here. ``install()`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fastapi import APIRouter
+
+#: modules whose import registers hooks, jobs and presenter sections
+PLUGIN_MODULES: tuple[str, ...] = ()
+
+#: modules exposing ``router`` (FastAPI) — order matters only for the web console's catch-alls
+ROUTER_MODULES: tuple[str, ...] = (
+    "minxin.accounts.api",
+    "minxin.units.api",
+    "minxin.categories.api",
+    "minxin.workorders.api",
+    "minxin.attachments.api",
+    "minxin.audit.api",
+)
+
+#: (command name, module exposing a Typer ``app``) for ``minxin <name> ...``
+CLI_MODULES: tuple[tuple[str, str], ...] = ()
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    for name in PLUGIN_MODULES:
+        importlib.import_module(name)
+    _installed = True
+
+
+def routers() -> list[APIRouter]:
+    return [importlib.import_module(name).router for name in ROUTER_MODULES]
+
+
+def cli_apps() -> list[tuple[str, Any]]:
+    return [(name, importlib.import_module(module).app) for name, module in CLI_MODULES]
