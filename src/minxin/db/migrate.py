@@ -20,7 +20,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the schema up to date. Domains add migrations as branches off the core
+    revision, so "heads" (all branches) is the target."""
     command.upgrade(alembic_config(url), revision)
 
 
