@@ -65,7 +65,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        codes = {404: ("not_found", "页面或接口不存在", "Not found"), 405: ("method_not_allowed", "不支持的请求方法", "Method not allowed")}
+        codes = {
+            400: ("invalid_body", "请求内容无法解析（需要合法的 JSON 或表单）", "The request body could not be parsed"),
+            404: ("not_found", "页面或接口不存在", "Not found"),
+            405: ("method_not_allowed", "不支持的请求方法", "Method not allowed"),
+        }
         code, zh, en = codes.get(exc.status_code, ("http_error", "请求错误", str(exc.detail)))
         return render(request, exc.status_code, _body(code, zh, en))
 
