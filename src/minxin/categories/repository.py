@@ -26,3 +26,13 @@ def list_all(session: Session) -> list[Category]:
 
 def count(session: Session) -> int:
     return len(list(session.scalars(select(Category.id))))
+
+
+def child_by_name(session: Session, parent_code: str | None, name: str) -> Category | None:
+    stmt = select(Category).where(Category.name == name)
+    if parent_code is None:
+        stmt = stmt.where(Category.parent_id.is_(None))
+    else:
+        parent_id = select(Category.id).where(Category.code == parent_code).scalar_subquery()
+        stmt = stmt.where(Category.parent_id == parent_id)
+    return session.scalars(stmt).first()

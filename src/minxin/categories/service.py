@@ -89,28 +89,48 @@ def requires_photo(session: Session, category: Category | None) -> bool:
 
 
 def import_tree(session: Session, nodes: list[dict[str, Any]], parent_code: str | None = None) -> int:
-    """Create every node of a nested tree (existing codes are updated, not duplicated)."""
+    """Create every node of a nested tree; returns how many were created.
+
+    A node with a ``code`` is matched by code (and updated); a node without one (a CSV row)
+    is matched by name under its parent, and a new one gets the next free code
+    (``<parent code><two digits>``), so importing into a database that already has a tree
+    never renames or duplicates anything.
+    """
     created = 0
     for node in nodes:
-        if "code" not in node or "name" not in node:
-            raise Invalid("每个类别需要 code 和 name", "Every category needs a code and a name", code="category.bad_file")
-        code = str(node["code"])
-        existing = repository.get_by_code(session, code)
+        if "name" not in node or not str(node["name"]).strip():
+            raise Invalid("每个类别需要名称", "Every category needs a name", code="category.bad_file")
+        name = str(node["name"]).strip()
+        if "code" in node:
+            code = str(node["code"])
+            existing = repository.get_by_code(session, code)
+        else:
+            existing = repository.child_by_name(session, parent_code, name)
+            code = existing.code if existing else _free_code(session, parent_code)
         if existing is None:
             create_category(
                 session,
                 code=code,
-                name=str(node["name"]),
+                name=name,
                 parent_code=parent_code,
                 requires_photo=bool(node.get("requires_photo", False)),
                 fields=node.get("fields"),
                 description=node.get("description"),
             )
             created += 1
-        else:
-            update_category(session, code, {"name": str(node["name"]), "requires_photo": bool(node.get("requires_photo", False))})
+        elif "code" in node:
+            update_category(session, code, {"name": name, "requires_photo": bool(node.get("requires_photo", False))})
         created += import_tree(session, list(node.get("children") or []), code)
     return created
+
+
+def _free_code(session: Session, parent_code: str | None) -> str:
+    prefix = parent_code or ""
+    for index in range(1, 100):
+        code = f"{prefix}{index:02d}"
+        if repository.get_by_code(session, code) is None:
+            return code
+    raise Invalid("同级类别超过99个", "More than 99 categories under one parent", code="category.bad_file")
 
 
 def parse_tree_file(path: Path) -> list[dict[str, Any]]:
@@ -139,25 +159,20 @@ def _decode(raw: bytes) -> str:
 
 
 def _tree_from_csv(text: str) -> list[dict[str, Any]]:
+    """Nested name-only nodes from rows of up to three level names (codes assigned on import)."""
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or len(header) < 1:
+    if next(reader, None) is None:
         raise Invalid("CSV 文件为空", "The CSV file is empty", code="category.bad_file")
     top: list[dict[str, Any]] = []
     index: dict[tuple[str, ...], dict[str, Any]] = {}
-    for line_no, row in enumerate(reader, start=2):
+    for row in reader:
         names = [cell.strip() for cell in row[:MAX_LEVEL] if cell.strip()]
-        if not names:
-            continue
         siblings = top
         for depth in range(len(names)):
             key = tuple(names[: depth + 1])
             node = index.get(key)
             if node is None:
-                parent_code = index[key[:-1]]["code"] if depth else ""
-                node = {"code": f"{parent_code}{len(siblings) + 1:02d}", "name": names[depth], "children": []}
-                if len(siblings) >= 99:
-                    raise Invalid(f"第{line_no}行：同级类别超过99个", f"Line {line_no}: more than 99 siblings", code="category.bad_file")
+                node = {"name": names[depth], "children": []}
                 siblings.append(node)
                 index[key] = node
             siblings = node["children"]

@@ -92,12 +92,12 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session; never commits."""
+        """A read-only session; never commits. Closing (not rolling back) keeps loaded objects
+        readable after the block, detached."""
         session = self.session(write=False)
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -39,14 +39,13 @@ def facts_for(rule_action: Action, outcome: str, role: Role) -> Facts:
 
 
 ROW_CASES = [
-    (rule, source, role)
-    for rule in RULES
-    for source in sorted(rule.sources)
-    for role in sorted(rule.roles)
+    (rule, source, role) for rule in RULES for source in sorted(rule.sources) for role in sorted(rule.roles)
 ]
 
 
-@pytest.mark.parametrize(("rule", "source", "role"), ROW_CASES, ids=lambda v: getattr(v, "value", getattr(v, "label_zh", v)))
+@pytest.mark.parametrize(
+    ("rule", "source", "role"), ROW_CASES, ids=lambda v: getattr(v, "value", getattr(v, "label_zh", v))
+)
 def test_every_row_fires(rule, source, role) -> None:
     t = fire(source, rule.action, facts_for(rule.action, rule.outcome, role))
     assert t.from_status is source
@@ -100,12 +99,48 @@ def test_wrong_role_is_403(status: Status, action: Action, role: Role) -> None:
 
 
 GUARDS = [
-    ("handler of another unit", S.DISPATCHED, A.SIGN, Facts(role=R.HANDLER, at_current_unit=False), "lifecycle.not_your_unit"),
-    ("complaint cannot be answered directly", S.REGISTERED, A.ANSWER, Facts(role=R.AGENT, appeal_type=AppealType.COMPLAINT), "lifecycle.not_direct_answerable"),
-    ("photo required", S.SIGNED, A.REPLY, Facts(role=R.HANDLER, at_current_unit=True, photo_required=True), "order.photo_required"),
-    ("second extension while one pending", S.SIGNED, A.REQUEST_EXTENSION, Facts(role=R.HANDLER, at_current_unit=True, pending_extension=True), "order.extension_pending"),
-    ("decide without request", S.SIGNED, A.DECIDE_EXTENSION, Facts(role=R.SUPERVISOR), "order.no_pending_extension"),
-    ("reopen a satisfied order", S.CLOSED, A.REOPEN, Facts(role=R.SUPERVISOR, last_callback_dissatisfied=False), "order.reopen_needs_dissatisfied"),
+    (
+        "handler of another unit",
+        S.DISPATCHED,
+        A.SIGN,
+        Facts(role=R.HANDLER, at_current_unit=False),
+        "lifecycle.not_your_unit",
+    ),
+    (
+        "complaint cannot be answered directly",
+        S.REGISTERED,
+        A.ANSWER,
+        Facts(role=R.AGENT, appeal_type=AppealType.COMPLAINT),
+        "lifecycle.not_direct_answerable",
+    ),
+    (
+        "photo required",
+        S.SIGNED,
+        A.REPLY,
+        Facts(role=R.HANDLER, at_current_unit=True, photo_required=True),
+        "order.photo_required",
+    ),
+    (
+        "second extension while one pending",
+        S.SIGNED,
+        A.REQUEST_EXTENSION,
+        Facts(role=R.HANDLER, at_current_unit=True, pending_extension=True),
+        "order.extension_pending",
+    ),
+    (
+        "decide without request",
+        S.SIGNED,
+        A.DECIDE_EXTENSION,
+        Facts(role=R.SUPERVISOR),
+        "order.no_pending_extension",
+    ),
+    (
+        "reopen a satisfied order",
+        S.CLOSED,
+        A.REOPEN,
+        Facts(role=R.SUPERVISOR, last_callback_dissatisfied=False),
+        "order.reopen_needs_dissatisfied",
+    ),
 ]
 
 
@@ -117,7 +152,11 @@ def test_guards_refuse(name: str, status: Status, action: Action, facts: Facts, 
 
 
 def test_photo_present_satisfies_the_guard() -> None:
-    t = fire(S.SIGNED, A.REPLY, Facts(role=R.HANDLER, at_current_unit=True, photo_required=True, reply_has_photo=True))
+    t = fire(
+        S.SIGNED,
+        A.REPLY,
+        Facts(role=R.HANDLER, at_current_unit=True, photo_required=True, reply_has_photo=True),
+    )
     assert t.to_status is S.REPLIED
 
 
@@ -133,7 +172,13 @@ def test_photo_present_satisfies_the_guard() -> None:
     ],
 )
 def test_callback_outcomes(satisfaction, reachable: bool, attempts: int, to: Status) -> None:
-    facts = Facts(role=R.SUPERVISOR, reachable=reachable, satisfaction=satisfaction, unreachable_attempts=attempts, max_callback_attempts=3)
+    facts = Facts(
+        role=R.SUPERVISOR,
+        reachable=reachable,
+        satisfaction=satisfaction,
+        unreachable_attempts=attempts,
+        max_callback_attempts=3,
+    )
     assert fire(S.REPLIED, A.CALLBACK, facts).to_status is to
 
 
@@ -144,9 +189,14 @@ def test_possible_actions_drive_buttons() -> None:
     assert A.DISPATCH in possible_actions(S.REGISTERED, Facts(role=R.DISPATCHER))
     assert possible_actions(S.CLOSED, Facts(role=R.LEADER, at_current_unit=True)) == []
     assert possible_actions(S.CLOSED, Facts(role=R.SUPERVISOR)) == [A.NOTE]
-    assert possible_actions(S.CLOSED, Facts(role=R.SUPERVISOR, last_callback_dissatisfied=True)) == [A.REOPEN, A.NOTE]
+    assert possible_actions(S.CLOSED, Facts(role=R.SUPERVISOR, last_callback_dissatisfied=True)) == [
+        A.REOPEN,
+        A.NOTE,
+    ]
     assert A.ANSWER not in possible_actions(S.REGISTERED, Facts(role=R.AGENT, appeal_type=AppealType.REPAIR))
-    assert A.REPLY in possible_actions(S.SIGNED, Facts(role=R.HANDLER, at_current_unit=True, photo_required=True))
+    assert A.REPLY in possible_actions(
+        S.SIGNED, Facts(role=R.HANDLER, at_current_unit=True, photo_required=True)
+    )
 
 
 def test_replay_accepts_a_legal_history_and_names_an_illegal_step() -> None:

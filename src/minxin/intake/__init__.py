@@ -1,0 +1,1 @@
+"""Intake: turning a citizen appeal into a registered, classified, routed work order."""
