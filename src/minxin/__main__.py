@@ -1,0 +1,5 @@
+"""``python -m minxin`` is the ``minxin`` command."""
+
+from minxin.cli import main
+
+main()
