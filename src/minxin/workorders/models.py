@@ -8,7 +8,7 @@ Invariants:
 - ``order_events`` rows are never updated or deleted (database triggers refuse it);
   ``(order_id, seq)`` is unique, so two writers can never both append event N.
 - ``order_units`` lists every unit an order has been with; visibility for a user is "some row's
-  ``unit_path`` starts with the user's unit path".
+  unit lies in the user's unit subtree" (an indexed ``unit_id IN (subtree)`` lookup).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class OrderUnit(Base):
 
     __table_args__ = (
         UniqueConstraint("order_id", "unit_id"),
-        Index("ix_order_units_path_order", "unit_path", "order_id"),
+        Index("ix_order_units_unit_order", "unit_id", "order_id"),
     )
 
 

@@ -41,11 +41,18 @@ def next_sequence(session: Session, day: date) -> tuple[str, int]:
     return key, int(session.execute(stmt).scalar_one())
 
 
+def subtree_ids(principal: Principal) -> Select[tuple[int]]:
+    """The ids of the units in the principal's subtree (the unit table is small)."""
+    return select(Unit.id).where(Unit.path.startswith(principal.unit_path))
+
+
 def visible_clause(principal: Principal):  # type: ignore[no-untyped-def]
-    """SQL condition: the order has been with some unit in the principal's subtree."""
-    return exists().where(
-        and_(OrderUnit.order_id == WorkOrder.id, OrderUnit.unit_path.startswith(principal.unit_path))
-    )
+    """SQL condition: the order has been with some unit in the principal's subtree.
+
+    Written as ``id IN (order ids of those units)`` so the planner can drive the lookup from
+    the ``(unit_id, order_id)`` index instead of testing every order row.
+    """
+    return WorkOrder.id.in_(select(OrderUnit.order_id).where(OrderUnit.unit_id.in_(subtree_ids(principal))))
 
 
 def get_by_number(session: Session, number: str, *, for_update: bool = False) -> WorkOrder | None:
@@ -63,9 +70,7 @@ def is_visible(session: Session, order: WorkOrder, principal: Principal) -> bool
     if principal.sees_everything:
         return True
     stmt = select(
-        exists().where(
-            and_(OrderUnit.order_id == order.id, OrderUnit.unit_path.startswith(principal.unit_path))
-        )
+        exists().where(and_(OrderUnit.order_id == order.id, OrderUnit.unit_id.in_(subtree_ids(principal))))
     )
     return bool(session.scalar(stmt))
 
