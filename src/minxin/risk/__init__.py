@@ -1,0 +1,1 @@
+"""Risk early warning: taxonomy, tagging, detectors, alerts that close the loop."""
