@@ -84,20 +84,43 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="create the demo organisation and orders on an empty database")] = False,
     password: Annotated[str | None, typer.Option(help="password for every demo user")] = None,
-    workers: Annotated[bool, typer.Option("--jobs/--no-jobs", help="run background jobs in this process")] = True,
+    jobs: Annotated[bool, typer.Option("--jobs/--no-jobs", help="run background jobs in this process")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request")] = True,
 ) -> None:
     """Start the server (API, web console and background jobs)."""
+    import os
+
     import uvicorn
 
     from minxin.demo.organisation import DEFAULT_PASSWORD
+    from minxin.jobs.registry import Runner
     from minxin.main import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    state = open_state(db, worker_enabled=workers)
+    state = open_state(db, worker_enabled=jobs and workers == 1)
     if demo:
         _seed_demo(state, password or DEFAULT_PASSWORD)
     console.print(f"[bold green]minxin 民心[/] http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(state=state), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(state=state), host=host, port=port, log_level="info", access_log=access_log)
+        return
+    # several processes: this one migrated and seeded; the workers only serve HTTP, and the
+    # background jobs run here, once (they are safe in several processes, but need not be)
+    os.environ.update(
+        {"MINXIN_DATABASE_URL": state.settings.database_url, "MINXIN_AUTO_MIGRATE": "false", "MINXIN_WORKER_ENABLED": "false"}
+    )
+    runner = Runner(state) if jobs else None
+    if runner:
+        runner.start()
+    try:
+        uvicorn.run(
+            "minxin.main:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info",
+            access_log=access_log,
+        )
+    finally:
+        if runner:
+            runner.stop()
 
 
 @app.command()

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from minxin import __version__, wiring
+from minxin import __version__, web, wiring
 from minxin.accounts import service as accounts_service
 from minxin.api import errors
 from minxin.api.state import AppState
@@ -19,6 +19,8 @@ from minxin.core.clock import Clock, SystemClock
 from minxin.db.migrate import upgrade
 from minxin.db.session import Database
 from minxin.jobs.registry import Runner
+from minxin.sla import live as sla_live
+from minxin.sla import policy_service as sla_policy_service
 
 log = logging.getLogger("minxin")
 
@@ -36,9 +38,12 @@ def build_state(settings: Settings, clock: Clock | None = None) -> AppState:
     if settings.auto_migrate:
         upgrade(settings.database_url)
     db = Database(settings.database_url)
+    clock = clock or SystemClock()
     with db.unit_of_work() as session:
         secret = settings.secret_key or accounts_service.ensure_secret_key(session)
-    return AppState(settings=settings, db=db, clock=clock or SystemClock(), secret_key=secret)
+        sla_policy_service.seed_defaults(session, now=clock.now())  # no-op once policies exist
+    sla_live.use_clock(clock)  # presenter sections compute live deadline states with this clock
+    return AppState(settings=settings, db=db, clock=clock, secret_key=secret)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, state: AppState | None = None) -> FastAPI:
@@ -60,6 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     errors.install(app)
     for router in wiring.routers():
         app.include_router(router)
+    web.install(app)  # the console's /static mount, HTML error pages, session-cookie auth
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def healthz() -> dict[str, Any]:
@@ -68,3 +74,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         return {"status": "ok", "version": __version__}
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-process ``minxin serve --workers N``."""
+    return create_app(get_settings())

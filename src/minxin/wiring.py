@@ -1,6 +1,5 @@
 """Where the domains are plugged together: routers, hooks, jobs and CLI sub-apps.
 
-The work-order core never imports SLA, intake, risk or integrations; they attach themselves
 here. ``install()`` is idempotent.
 """
 
@@ -12,7 +11,10 @@ from typing import Any
 from fastapi import APIRouter
 
 #: modules whose import registers hooks, jobs and presenter sections
-PLUGIN_MODULES: tuple[str, ...] = ()
+PLUGIN_MODULES: tuple[str, ...] = (
+    "minxin.sla.hooks",
+    "minxin.web.sla_slots",
+)
 
 #: modules exposing ``router`` (FastAPI) — order matters only for the web console's catch-alls
 ROUTER_MODULES: tuple[str, ...] = (
@@ -22,10 +24,15 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.workorders.api",
     "minxin.attachments.api",
     "minxin.audit.api",
+    "minxin.sla.api",
+    "minxin.web.routes",
 )
 
 #: (command name, module exposing a Typer ``app``) for ``minxin <name> ...``
-CLI_MODULES: tuple[tuple[str, str], ...] = ()
+CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("calendar", "minxin.sla.cli"),
+    ("sla", "minxin.sla.sla_cli"),
+)
 
 _installed = False
 

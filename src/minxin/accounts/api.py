@@ -12,8 +12,7 @@ from minxin.accounts.models import User
 from minxin.api.deps import AdminPrincipal, CurrentPrincipal, State
 from minxin.audit import service as audit
 from minxin.core.vocabulary import ROLE_ZH, Role
-from minxin.errors import NotFound, Unauthorized
-from minxin.units import service as units_service
+from minxin.errors import Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["auth & users"])
 
@@ -114,26 +113,18 @@ def create_user(data: UserCreate, admin: AdminPrincipal, state: State) -> dict[s
 def update_user(username: str, data: UserUpdate, admin: AdminPrincipal, state: State) -> dict[str, Any]:
     now = state.clock.now()
     with state.db.unit_of_work() as session:
-        user = repository.get_by_username(session, username)
-        if user is None:
-            raise NotFound(f"用户不存在：{username}", f"No user '{username}'", code="user.not_found")
-        if data.role is not None:
-            user.role = service.parse_role(data.role).value
-            user.token_version += 1
-        if data.unit is not None:
-            unit = units_service.require(session, data.unit)
-            user.unit_id, user.unit = unit.id, unit
-            user.token_version += 1
-        if data.display_name is not None:
-            user.display_name = data.display_name
-        if data.active is not None:
-            user.active = data.active
-            user.token_version += 1
-        if data.password is not None:
-            service.set_password(session, user, data.password)
-        changed = sorted(k for k, v in data.model_dump().items() if v is not None and k != "password")
+        user, changed = service.update_user(
+            session,
+            username,
+            role=data.role,
+            unit_code=data.unit,
+            display_name=data.display_name,
+            active=data.active,
+            password=data.password,
+        )
+        state.forget_principal(user.id)
         audit.record(
             session, at=now, actor=admin.username, action="user.update", target_type="user", target_id=username,
-            detail={"changed": changed + (["password"] if data.password else [])},
+            detail={"changed": changed},
         )
         return user_dict(user)

@@ -93,6 +93,49 @@ def set_password(session: Session, user: User, password: str) -> None:
     user.token_version += 1
 
 
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    role: str | None = None,
+    unit_code: str | None = None,
+    display_name: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> tuple[User, list[str]]:
+    """Change a user; returns the user and the names of the fields that changed.
+
+    Invariant: a new role, unit, deactivation or password bumps ``token_version``, which ends
+    the user's sessions and tokens everywhere (the caller also drops cached principals).
+    """
+    user = repository.get_by_username(session, username)
+    if user is None:
+        raise NotFound(f"用户不存在：{username}", f"No user '{username}'", code="user.not_found")
+    changed: list[str] = []
+    if role and role != user.role:
+        user.role = parse_role(role).value
+        user.token_version += 1
+        changed.append("role")
+    if unit_code and unit_code != user.unit.code:
+        unit = units_repository.get_by_code(session, unit_code)
+        if unit is None:
+            raise NotFound(f"单位不存在：{unit_code}", f"Unknown unit '{unit_code}'", code="unit.not_found")
+        user.unit_id, user.unit = unit.id, unit
+        user.token_version += 1
+        changed.append("unit")
+    if display_name and display_name != user.display_name:
+        user.display_name = display_name[:100]
+        changed.append("display_name")
+    if active is not None and active != user.active:
+        user.active = active
+        user.token_version += 1
+        changed.append("active")
+    if password:
+        set_password(session, user, password)
+        changed.append("password")
+    return user, changed
+
+
 def authenticate(session: Session, username: str, password: str) -> User:
     """Check a username and password. The error does not say which of the two was wrong."""
     user = repository.get_by_username(session, username)

@@ -41,8 +41,11 @@ def current_principal(request: Request, state: State) -> Principal:
         user_id, version = int(claims["sub"]), int(claims.get("ver", 0))
     except (KeyError, ValueError) as exc:
         raise Unauthorized("无效的访问令牌", "Invalid token", code="auth.invalid_token") from exc
-    with state.db.reading() as session:
-        principal = accounts_service.load_principal(session, user_id, version)
+    principal = state.cached_principal(user_id, version)
+    if principal is None:
+        with state.db.reading() as session:
+            principal = accounts_service.load_principal(session, user_id, version)
+        state.remember_principal(version, principal)
     request.state.principal = principal
     return principal
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from minxin.categories import service as categories_service
 from minxin.demo.orders import create_orders
 from minxin.demo.organisation import create_organisation
+from minxin.sla import policy_service as sla_policy_service
 from minxin.units import repository as units_repository
 from minxin.workorders.service import Settings as OrderSettings
 
@@ -30,6 +31,7 @@ def seed(
 ) -> list[tuple[str, str, str, str]]:
     users = create_organisation(session, password=password, now=now)
     categories_service.load_default_tree(session)
+    sla_policy_service.seed_defaults(session, now=now)  # SLA: default policies into the DB (minxin.sla)
     session.flush()
     create_orders(session, count=orders, now=now, attachments_root=attachments_root, settings=settings)
     return users

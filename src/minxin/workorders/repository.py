@@ -28,16 +28,26 @@ from minxin.workorders.models import (
 def next_sequence(session: Session, day: date) -> tuple[str, int]:
     """Atomically bump the per-day counter (an upsert, so parallel intakes never collide).
 
-    The row stays locked until the caller's transaction ends, so numbers are also gap-free.
+    On PostgreSQL the bump runs in its own autocommit transaction, like a database sequence:
+    the counter row is locked for microseconds instead of for the whole intake transaction,
+    so parallel intakes do not queue behind each other. A rolled-back intake therefore leaves
+    a gap in the day's numbers; numbers are unique, not gap-free. On SQLite every write holds
+    the database lock anyway, so the bump stays in the caller's transaction (gap-free).
     """
     key = day.strftime("%Y%m%d")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    bind = session.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
     stmt = (
         insert(OrderSequence)
         .values(day=key, value=1)
         .on_conflict_do_update(index_elements=[OrderSequence.day], set_={"value": OrderSequence.value + 1})
         .returning(OrderSequence.value)
     )
+    if postgres:
+        engine = bind.engine if hasattr(bind, "engine") else bind
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return key, int(conn.execute(stmt).scalar_one())
     return key, int(session.execute(stmt).scalar_one())
 
 
@@ -89,7 +99,7 @@ class OrderFilter:
     phone: str | None = None
 
 
-def _filtered(principal: Principal, flt: OrderFilter) -> Select[tuple[WorkOrder]]:
+def filtered(principal: Principal, flt: OrderFilter) -> Select[tuple[WorkOrder]]:
     stmt = select(WorkOrder)
     if not principal.sees_everything:
         stmt = stmt.where(visible_clause(principal))
@@ -133,7 +143,7 @@ def _filtered(principal: Principal, flt: OrderFilter) -> Select[tuple[WorkOrder]
 def search(
     session: Session, principal: Principal, flt: OrderFilter, *, offset: int, limit: int
 ) -> tuple[list[WorkOrder], int]:
-    stmt = _filtered(principal, flt)
+    stmt = filtered(principal, flt)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc()).offset(offset).limit(limit))
     return list(rows), int(total)

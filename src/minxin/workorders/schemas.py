@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from minxin.core.vocabulary import Action, AppealType, Channel, Satisfaction, Urgency
 
 PHONE_CHARS = re.compile(r"^[0-9+\-() ]{3,40}$")
-DURATION_PATTERN = re.compile(r"^\s*\d+(\.\d+)?\s*(m|h|d|wh|wd)\s*$")
+DURATION_PATTERN = re.compile(r"^\s*\d+\s*(m|h|d|wh|wd)\s*$")
 
 
 class Strict(BaseModel):

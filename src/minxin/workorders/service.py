@@ -116,7 +116,7 @@ def register(
         )
     session.flush()
     hooks.run(hooks.after_register, hooks.HookContext(session, order, event, actor, now, None, payload))
-    outbox.enqueue(session, topic="order.created", payload=_announcement(order, event), now=now)
+    outbox.enqueue(session, topic="order.created", payload=_announcement(order, event, actor.unit_code), now=now)
     return order, False
 
 
@@ -197,7 +197,9 @@ def act(
         link(event.seq)
     session.flush()
     hooks.run(hooks.after_transition, hooks.HookContext(session, order, event, actor, now, transition, ctx.event_payload))
-    outbox.enqueue(session, topic=f"order.{action.value}", payload=_announcement(order, event), now=now)
+    outbox.enqueue(
+        session, topic=f"order.{action.value}", payload=_announcement(order, event, order.current_unit.code), now=now
+    )
     return order
 
 
@@ -253,7 +255,7 @@ def _append_event(
     return event
 
 
-def _announcement(order: WorkOrder, event: OrderEvent) -> dict[str, Any]:
+def _announcement(order: WorkOrder, event: OrderEvent, unit_code: str) -> dict[str, Any]:
     """The outbox payload: identifiers and the change, never the citizen's personal data."""
     return {
         "number": order.number,
@@ -262,6 +264,6 @@ def _announcement(order: WorkOrder, event: OrderEvent) -> dict[str, Any]:
         "outcome": event.outcome,
         "seq": event.seq,
         "at": event.at.isoformat(),
-        "unit": order.current_unit.code if order.current_unit else None,
+        "unit": unit_code,
         "actor": event.actor_name,
     }
