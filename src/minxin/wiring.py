@@ -1,5 +1,6 @@
 """Where the domains are plugged together: routers, hooks, jobs and CLI sub-apps.
 
+The work-order core never imports SLA, intake, risk or integrations; they attach themselves
 here. ``install()`` is idempotent.
 """
 
@@ -12,6 +13,7 @@ from fastapi import APIRouter
 
 #: modules whose import registers hooks, jobs and presenter sections
 PLUGIN_MODULES: tuple[str, ...] = (
+    "minxin.integrations.plugin",
     "minxin.sla.hooks",
     "minxin.web.sla_slots",
 )
@@ -25,11 +27,15 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.attachments.api",
     "minxin.audit.api",
     "minxin.sla.api",
+    "minxin.integrations.api",
+    "minxin.open311.api",
+    "minxin.web.routes.risk",
     "minxin.web.routes",
 )
 
 #: (command name, module exposing a Typer ``app``) for ``minxin <name> ...``
 CLI_MODULES: tuple[tuple[str, str], ...] = (
+    ("integrations", "minxin.integrations.cli"),
     ("calendar", "minxin.sla.cli"),
     ("sla", "minxin.sla.sla_cli"),
 )
