@@ -29,7 +29,6 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.sla.api",
     "minxin.integrations.api",
     "minxin.open311.api",
-    "minxin.web.routes.risk",
     "minxin.web.routes",
 )
 
