@@ -209,3 +209,17 @@ class TestSidePaths:
         number = new_order(as_user("agent"))["number"]
         order = act(as_user("agent"), number, "note", {"text": "来电人再次来电催促"})
         assert order["status"] == "registered" and order["events"][-1]["payload"]["text"].startswith("来电人")
+
+
+class TestClassify:
+    def test_dispatcher_corrects_category_and_urgency(self, as_user) -> None:
+        number = new_order(as_user("agent"), category="010101")["number"]
+        order = act(as_user("dispatcher"), number, "classify", {"category": "080101", "urgency": "urgent"})
+        assert order["category"]["code"] == "080101" and order["urgency"] == "urgent"
+        payload = order["events"][-1]["payload"]
+        assert payload["category"] == {"from": "010101", "to": "080101"}
+        assert payload["urgency"] == {"from": "normal", "to": "urgent"}
+        response = as_user("dispatcher").post(f"/api/v1/orders/{number}/actions/classify", json={})
+        assert response.status_code == 422
+        response = as_user("lz_handler").post(f"/api/v1/orders/{number}/actions/classify", json={"urgency": "normal"})
+        assert response.status_code == 404  # not with the handler's unit at all

@@ -199,6 +199,13 @@ RULES: tuple[Rule, ...] = (
         "作废",
     ),
     _rule(
+        A.CLASSIFY,
+        [S.REGISTERED, S.DISPATCHED, S.SIGNED, S.RETURNED, S.SUSPENDED],
+        None,
+        [R.AGENT, R.DISPATCHER, R.SUPERVISOR],
+        "修改分类",
+    ),
+    _rule(
         A.NOTE,
         ALL_STATUSES,
         None,

@@ -57,6 +57,7 @@ class Action(StrEnum):
     VOID = "void"
     CO_HANDLE = "co_handle"
     NOTE = "note"
+    CLASSIFY = "classify"
 
 
 ACTION_ZH: dict[Action, str] = {
@@ -78,6 +79,7 @@ ACTION_ZH: dict[Action, str] = {
     Action.VOID: "作废",
     Action.CO_HANDLE: "协办",
     Action.NOTE: "备注",
+    Action.CLASSIFY: "修改分类",
 }
 
 

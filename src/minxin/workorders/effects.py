@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from minxin.accounts.principal import Principal
 from minxin.attachments import repository as attachments_repository
 from minxin.attachments.models import OrderAttachment
+from minxin.categories import repository as categories_repository
 from minxin.core.lifecycle import Transition
 from minxin.core.vocabulary import Action, Role, Status
 from minxin.errors import Conflict, Invalid, NotFound
@@ -29,6 +30,7 @@ from minxin.workorders.schemas import (
     ActionBase,
     AnswerIn,
     CallbackIn,
+    ClassifyIn,
     CloseIn,
     CoHandleIn,
     DecideExtensionIn,
@@ -350,6 +352,24 @@ def void(ctx: ActionContext) -> None:
     ctx.event_payload["reason"] = ctx.payload.reason
 
 
+def classify(ctx: ActionContext) -> None:
+    """Correct the category or urgency (修改分类); the event keeps old and new values, which is
+    what intake's correction statistics read."""
+    p = ctx.payload
+    assert isinstance(p, ClassifyIn)
+    order = ctx.order
+    if p.category is not None:
+        category = categories_repository.get_by_code(ctx.session, p.category)
+        if category is None:
+            raise Invalid(f"类别不存在：{p.category}", f"Unknown category '{p.category}'", code="category.not_found")
+        ctx.event_payload["category"] = {"from": order.category.code if order.category else None, "to": category.code}
+        order.category_id, order.category = category.id, category
+    if p.urgency is not None:
+        ctx.event_payload["urgency"] = {"from": order.urgency, "to": p.urgency.value}
+        order.urgency = p.urgency.value
+    _note(ctx, p.note)
+
+
 def note(ctx: ActionContext) -> None:
     assert isinstance(ctx.payload, NoteIn)
     ctx.event_payload["text"] = ctx.payload.text
@@ -374,6 +394,7 @@ EFFECTS: dict[Action, Callable[[ActionContext], None]] = {
     Action.VOID: void,
     Action.CO_HANDLE: co_handle,
     Action.NOTE: note,
+    Action.CLASSIFY: classify,
 }
 
 assert set(EFFECTS) == set(Action), "every action needs an effect"

@@ -136,6 +136,18 @@ class CoHandleIn(ActionBase):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class ClassifyIn(ActionBase):
+    category: str | None = Field(default=None, max_length=64, description="new category code")
+    urgency: Urgency | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _something(self) -> ClassifyIn:
+        if self.category is None and self.urgency is None:
+            raise ValueError("请给出新的类别或紧急程度 / give a new category or urgency")
+        return self
+
+
 class NoteIn(ActionBase):
     text: str = Field(min_length=1, max_length=5000)
 
@@ -159,4 +171,5 @@ PAYLOADS: dict[Action, type[ActionBase]] = {
     Action.VOID: ReasonIn,
     Action.CO_HANDLE: CoHandleIn,
     Action.NOTE: NoteIn,
+    Action.CLASSIFY: ClassifyIn,
 }
