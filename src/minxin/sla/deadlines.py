@@ -148,10 +148,16 @@ def _write(row: OrderDeadline, c: Clock, policy: ResolvedPolicy, now: datetime) 
     row.updated_at = now
 
 
-def recompute(session: Session, order: WorkOrder, *, now: datetime) -> list[OrderDeadline]:
-    """Recompute and store every clock of ``order`` that may still change; returns its rows."""
-    rounds = rounds_of(orders_repository.events_of(session, order.id))
-    rows = repository.deadlines_of(session, order.id)
+def recompute(
+    session: Session, order: WorkOrder, *, now: datetime, events: Sequence[Any] | None = None, new: bool = False
+) -> list[OrderDeadline]:
+    """Recompute and store every clock of ``order`` that may still change; returns its rows.
+
+    ``events`` may be passed when the caller has them (a new order: just its registration), and
+    ``new=True`` says the order has no stored clocks yet: both save queries on the intake path.
+    """
+    rounds = rounds_of(events if events is not None else orders_repository.events_of(session, order.id))
+    rows = [] if new else repository.deadlines_of(session, order.id)
     existing = {(d.round, d.kind, d.seq): d for d in rows}
     if not rounds:
         return rows

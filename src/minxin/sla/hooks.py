@@ -23,7 +23,7 @@ NO_CLOCK_CHANGE = frozenset({"urge", "note", "co_handle", "request_extension"})
 
 
 def after_register(ctx: HookContext) -> None:
-    deadlines.recompute(ctx.session, ctx.order, now=ctx.now)
+    deadlines.recompute(ctx.session, ctx.order, now=ctx.now, events=[ctx.event], new=True)
 
 
 def after_transition(ctx: HookContext) -> None:

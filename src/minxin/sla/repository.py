@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -26,10 +27,34 @@ CONFIG_TOKEN_KEY = "sla.config_token"
 
 
 # ----------------------------------------------------------------------------- config token
+#: per database: the token as last read, and until when (monotonic seconds) it is trusted
+_token_cache: dict[str, tuple[str, float]] = {}
+TOKEN_TTL = 2.0
+
+
+def _db_key(session: Session) -> str:
+    return str(session.get_bind().engine.url)
+
+
 def config_token(session: Session) -> str:
-    """The current configuration token ("0" before the first admin change)."""
+    """The current configuration token ("0" before the first admin change).
+
+    Read at most every ``TOKEN_TTL`` seconds per process (it is read on every deadline
+    recompute, i.e. on every action). A change made in *this* transaction is always seen (it is
+    kept in ``session.info``); a change committed by another process is seen within
+    ``TOKEN_TTL`` seconds.
+    """
+    own = session.info.get(CONFIG_TOKEN_KEY)
+    if own is not None:
+        return str(own)
+    key = _db_key(session)
+    value, until = _token_cache.get(key, ("", 0.0))
+    if until > time.monotonic():
+        return value
     row = session.get(AppSetting, CONFIG_TOKEN_KEY)
-    return row.value if row is not None else "0"
+    token = row.value if row is not None else "0"
+    _token_cache[key] = (token, time.monotonic() + TOKEN_TTL)
+    return token
 
 
 def bump_config_token(session: Session) -> str:
@@ -39,6 +64,8 @@ def bump_config_token(session: Session) -> str:
     "next" value, so no change is ever hidden behind a stale cache.
     """
     token = uuid.uuid4().hex
+    session.info[CONFIG_TOKEN_KEY] = token
+    _token_cache.pop(_db_key(session), None)
     row = session.get(AppSetting, CONFIG_TOKEN_KEY)
     if row is None:
         session.add(AppSetting(key=CONFIG_TOKEN_KEY, value=token))
