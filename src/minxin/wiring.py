@@ -15,6 +15,8 @@ from fastapi import APIRouter
 PLUGIN_MODULES: tuple[str, ...] = (
     "minxin.integrations.plugin",
     "minxin.sla.hooks",
+    "minxin.risk.hooks",
+    "minxin.risk.tasks",
     "minxin.web.sla_slots",
 )
 
@@ -29,6 +31,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.sla.api",
     "minxin.integrations.api",
     "minxin.open311.api",
+    "minxin.risk.api",
+    "minxin.web.routes.risk",
     "minxin.web.routes",
 )
 
@@ -37,6 +41,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("integrations", "minxin.integrations.cli"),
     ("calendar", "minxin.sla.cli"),
     ("sla", "minxin.sla.sla_cli"),
+    ("risk", "minxin.risk.cli"),
 )
 
 _installed = False

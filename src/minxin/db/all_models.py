@@ -7,6 +7,7 @@ from minxin.categories import models as categories_models  # noqa: F401
 from minxin.db.base import Base
 from minxin.integrations import models as integrations_models  # noqa: F401
 from minxin.outbox import models as outbox_models  # noqa: F401
+from minxin.risk import models as risk_models  # noqa: F401
 from minxin.sla import models as sla_models  # noqa: F401
 from minxin.units import models as units_models  # noqa: F401
 from minxin.workorders import models as workorders_models  # noqa: F401
