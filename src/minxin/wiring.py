@@ -14,10 +14,13 @@ from fastapi import APIRouter
 #: modules whose import registers hooks, jobs and presenter sections
 PLUGIN_MODULES: tuple[str, ...] = (
     "minxin.integrations.plugin",
+    "minxin.intake.hooks",
     "minxin.sla.hooks",
     "minxin.risk.hooks",
     "minxin.risk.tasks",
     "minxin.web.sla_slots",
+    "minxin.intake.tasks",
+    "minxin.intake.web_slots",
 )
 
 #: modules exposing ``router`` (FastAPI) — order matters only for the web console's catch-alls
@@ -33,6 +36,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.open311.api",
     "minxin.risk.api",
     "minxin.web.routes.risk",
+    "minxin.routing.api",
+    "minxin.intake.api",
     "minxin.web.routes",
 )
 
@@ -42,6 +47,7 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("calendar", "minxin.sla.cli"),
     ("sla", "minxin.sla.sla_cli"),
     ("risk", "minxin.risk.cli"),
+    ("model", "minxin.intake.model_cli"),
 )
 
 _installed = False
