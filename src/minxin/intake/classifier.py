@@ -291,6 +291,15 @@ def _scores(svm: LinearSVC, x: sparse.csr_matrix, n_classes: int) -> np.ndarray:
     return out
 
 
+#: below this the softmax says 100 % for everything; a fit only gets there on tiny or perfectly
+#: separable training sets, where the out-of-fold evidence is too thin to trust
+MIN_TEMPERATURE = 0.1
+#: with fewer out-of-fold rows than this, keep the typical temperature of real hotline data
+#: (about 0.23 on the Teddy Cup titles) instead of fitting one
+MIN_CALIBRATION_ROWS = 200
+DEFAULT_TEMPERATURE = 0.25
+
+
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """Temperature ``T`` minimising the log-loss of ``softmax(scores / T)`` on held-out rows.
 
@@ -301,7 +310,7 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     def nll(log_t: float) -> float:
         return float(-log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(y)), y].mean())
 
-    result = minimize_scalar(nll, bounds=(-6.0, 3.0), method="bounded")
+    result = minimize_scalar(nll, bounds=(np.log(MIN_TEMPERATURE), 3.0), method="bounded")
     return float(np.exp(result.x))
 
 
@@ -350,9 +359,9 @@ def train(
     # Out-of-fold scores for the temperature, from vectorizers that never saw the held-out
     # rows: with a shared vocabulary every held-out n-gram is "known", scores come out larger
     # than on truly new text, and the confidences end up overconfident (see FoldFeatures).
-    temperature = 1.0
+    temperature = DEFAULT_TEMPERATURE
     counts = np.bincount(y)
-    if n_cal >= 2 and len(texts) >= 4 * n_cal:
+    if n_cal >= 2 and len(texts) >= max(4 * n_cal, MIN_CALIBRATION_ROWS):
         oof = np.zeros((len(texts), len(classes)))
         for i, (tr, te) in enumerate(fold_splits(y, group_ids(texts), n_cal, p.random_state)):
             report("calibrate", 2 + i, total)
