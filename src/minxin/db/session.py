@@ -7,6 +7,7 @@ and then fail to upgrade to a write lock ("database is locked") instead of waiti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -74,6 +75,9 @@ class Database:
         write_bind = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
         self._read = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False, autoflush=True)
+        #: SQLite allows one writer at a time; writers of this process queue here, in order,
+        #: instead of spinning in SQLite's sleep-and-retry busy handler (long, unfair tails)
+        self._writer = threading.RLock() if self.is_sqlite else None
 
     def session(self, *, write: bool = False) -> Session:
         return (self._write if write else self._read)()
@@ -81,6 +85,8 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A write transaction: commits once on success, rolls back on any exception."""
+        if self._writer is not None:
+            self._writer.acquire()
         session = self.session(write=True)
         try:
             yield session
@@ -90,6 +96,8 @@ class Database:
             raise
         finally:
             session.close()
+            if self._writer is not None:
+                self._writer.release()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
