@@ -31,6 +31,9 @@ from minxin.db.migrate import upgrade
 from minxin.db.session import Database, normalise_url
 from minxin.main import build_state, create_app
 
+#: the browser fixtures (``browser``, ``console``) for every package that drives Chromium
+pytest_plugins = ["tests.browser_fixtures"]
+
 PASSWORD = "pw-123456"
 PG_URL = os.environ.get("MINXIN_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"]

@@ -21,6 +21,7 @@ PLUGIN_MODULES: tuple[str, ...] = (
     "minxin.web.sla_slots",
     "minxin.intake.tasks",
     "minxin.intake.web_slots",
+    "minxin.reports.hooks",
 )
 
 #: modules exposing ``router`` (FastAPI) — order matters only for the web console's catch-alls
@@ -38,6 +39,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "minxin.web.routes.risk",
     "minxin.routing.api",
     "minxin.intake.api",
+    "minxin.reports.api",
+    "minxin.web.routes.dashboard",
     "minxin.web.routes",
 )
 
@@ -48,6 +51,8 @@ CLI_MODULES: tuple[tuple[str, str], ...] = (
     ("sla", "minxin.sla.sla_cli"),
     ("risk", "minxin.risk.cli"),
     ("model", "minxin.intake.model_cli"),
+    ("report", "minxin.reports.cli"),
+    ("import", "minxin.reports.import_cli"),
 )
 
 _installed = False

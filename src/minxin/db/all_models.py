@@ -8,6 +8,7 @@ from minxin.db.base import Base
 from minxin.intake import models as intake_models  # noqa: F401
 from minxin.integrations import models as integrations_models  # noqa: F401
 from minxin.outbox import models as outbox_models  # noqa: F401
+from minxin.reports import models as reports_models  # noqa: F401
 from minxin.risk import models as risk_models  # noqa: F401
 from minxin.routing import models as routing_models  # noqa: F401
 from minxin.sla import models as sla_models  # noqa: F401

@@ -1,0 +1,299 @@
+"""Bulk writes of an import: fact rows by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), and
+cells / monthly rows merged into what is already there. All SQL of the import path.
+
+Everything runs on the caller's transaction (the import's one unit of work), so a failed or
+refused import leaves nothing behind. New aggregate rows get ids drawn from the table's own
+sequence (PostgreSQL) or above ``max(id)`` under SQLite's write lock, so their histogram rows can
+be written in the same pass; rows that already exist (earlier imports, live orders) are added to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, Date, Integer, SmallInteger, String, Table, select
+from sqlalchemy.orm import Session
+
+from minxin.core.kpi import COUNTER_FIELDS
+from minxin.db.base import Base
+from minxin.reports import pgbinary
+from minxin.reports.models import OrderFactRow, kpi_cell_hist, kpi_cells, kpi_monthly, kpi_monthly_hist
+
+FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
+EPOCH_DATE = date(1970, 1, 1)
+
+
+def is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _dbapi(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+# ----------------------------------------------------------------------------- fact rows
+class FactWriter:
+    """Streams fact rows into ``order_facts`` within the session's transaction.
+
+    On PostgreSQL one binary ``COPY … FROM STDIN`` stays open across chunks (rows laid out by
+    ``pgbinary``), so the server ingests chunk k while Python parses chunk k+1; call ``close()``
+    before any other statement. ``write`` takes ``pgbinary`` columns in ``FACT_COLUMNS`` order.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgres = is_postgres(session)
+        self._copy: Any = None
+        self._cm: Any = None
+        if self.postgres:
+            from psycopg.copy import QueuedLibpqWriter
+
+            cursor = _dbapi(session).cursor()
+            self._cm = cursor.copy(f"COPY order_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
+                                   writer=QueuedLibpqWriter(cursor))  # fmt: skip
+            self._copy = self._cm.__enter__()
+            self._copy.write(pgbinary.HEADER)
+
+    def write(self, columns: Sequence[pgbinary.Column]) -> None:
+        if self.postgres:
+            self._copy.write(pgbinary.rows(columns))
+        else:
+            marks = ", ".join("?" * len(FACT_COLUMNS))
+            rows = zip(*(sqlite_values(c) for c in columns), strict=True)
+            self.session.connection().exec_driver_sql(
+                f"INSERT INTO order_facts ({', '.join(FACT_COLUMNS)}) VALUES ({marks})", list(rows)
+            )
+
+    def close(self, *, ok: bool = True) -> None:
+        if self._cm is not None:
+            cm, self._cm = self._cm, None
+            if ok:
+                self._copy.write(pgbinary.TRAILER)
+                cm.__exit__(None, None, None)
+            else:
+                cm.__exit__(RuntimeError, RuntimeError("import abandoned"), None)
+
+
+def sqlite_values(column: pgbinary.Column) -> list[Any]:
+    """A ``pgbinary`` column as Python values in SQLAlchemy's SQLite storage formats."""
+    kind, values, null = column
+    if kind in ("text", "code"):
+        return list(values)
+    arr = np.asarray(values)
+    if kind == "timestamptz":
+        out = np.full(len(arr), None, dtype=object)
+        idx = np.flatnonzero(~np.asarray(null, dtype=bool)) if null is not None else np.arange(len(arr))
+        if len(idx):  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC, naive
+            text = np.datetime_as_string(arr[idx].astype("datetime64[us]"), unit="us")
+            codes = text.astype("U26").view(np.uint32).reshape(len(idx), 26).copy()
+            codes[:, 10] = ord(" ")
+            out[idx] = codes.view("U26").reshape(len(idx)).astype(object)
+        return out.tolist()  # type: ignore[no-any-return]
+    if kind == "date":
+        return [(EPOCH_DATE + timedelta(days=int(d))).isoformat() for d in arr]
+    py = arr.astype(np.int64 if kind == "bool" else arr.dtype).tolist()
+    if null is None:
+        return py  # type: ignore[no-any-return]
+    return [None if m else v for v, m in zip(py, np.asarray(null, dtype=bool).tolist(), strict=True)]
+
+
+# ----------------------------------------------------------------------------- aggregates
+_PG_TYPES = {BigInteger: "int8", SmallInteger: "int2", Integer: "int4", Date: "date", String: "text"}
+
+
+def _kinds(table: str, names: Sequence[str]) -> list[str]:
+    """Each column's ``pgbinary`` kind (our aggregate tables hold ints, dates and texts)."""
+    columns = Base.metadata.tables[table.removeprefix("tmp_")].columns
+    return [next(t for k, t in _PG_TYPES.items() if isinstance(columns[n].type, k)) for n in names]
+
+
+def _spec(kind: str, column: Sequence[Any] | np.ndarray) -> pgbinary.Column:
+    if kind == "text":
+        return (kind, column, None)
+    if kind == "date" and len(column) and isinstance(column[0], date):
+        table = {d: d.toordinal() - EPOCH_DATE.toordinal() for d in set(column)}
+        return (kind, np.array([table[d] for d in column], dtype=np.int64), None)
+    return (kind, np.asarray(column), None)
+
+
+def _copy_columns(session: Session, table: str, names: Sequence[str], columns: Sequence[Sequence[Any] | np.ndarray]) -> None:
+    """Insert rows given by column (ints, texts, dates) as fast as the database allows: a binary
+    ``COPY`` laid out by numpy on PostgreSQL, ``executemany`` on SQLite."""
+    if not len(columns) or not len(columns[0]):
+        return
+    spec = [_spec(k, c) for k, c in zip(_kinds(table, names), columns, strict=True)]
+    if is_postgres(session):  # every column here is NOT NULL: dense records, texts last
+        fixed = [(name, (kind, np.asarray(values))) for name, (kind, values, _) in zip(names, spec, strict=True) if kind != "text"]
+        texts = [(name, values) for name, (kind, values, _) in zip(names, spec, strict=True) if kind == "text"]
+        order = [name for name, _ in fixed] + [name for name, _ in texts]
+        data = pgbinary.dense_rows([f for _, f in fixed], [list(t) for _, t in texts])
+        with _dbapi(session).cursor().copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)") as copy:
+            copy.write(pgbinary.HEADER + data + pgbinary.TRAILER)
+    else:
+        marks = ", ".join("?" * len(names))
+        rows = zip(*(sqlite_values(c) for c in spec), strict=True)
+        session.connection().exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(rows))
+
+
+def _copy_rows(session: Session, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    _copy_columns(session, table, names, [list(c) for c in zip(*rows, strict=True)] if rows else [])
+
+
+def lock_for_merge(session: Session, table: Table) -> None:
+    """Keep live folds out of ``table`` until the import commits (PostgreSQL; SQLite's write lock
+    already does): the set of existing keys cannot change under the merge, and fresh ids can be
+    taken as one block of the sequence. Live actions wait at most for the end of the import."""
+    if is_postgres(session):
+        session.connection().exec_driver_sql(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _new_ids(session: Session, table: str, n: int) -> list[int]:
+    """``n`` fresh ids (the table is locked by ``lock_for_merge``, so no one else draws any)."""
+    if n == 0:
+        return []
+    conn = session.connection()
+    if is_postgres(session):
+        seq = f"pg_get_serial_sequence('{table}', 'id')"
+        first = int(conn.exec_driver_sql(f"SELECT nextval({seq})").scalar_one())
+        conn.exec_driver_sql(f"SELECT setval({seq}, {first + n - 1})")
+        return list(range(first, first + n))
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar() or 0
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
+@contextmanager
+def _staged(session: Session, like: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """A temporary table holding ``rows`` (PostgreSQL), dropped at the end of the block."""
+    name = f"tmp_{like}"
+    conn = session.connection()
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(columns)} FROM {like} WITH NO DATA")
+    _copy_rows(session, name, columns, rows)
+    try:
+        yield name
+    finally:
+        conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+def _add_counters(session: Session, table: str, ids: Sequence[int], counters: np.ndarray) -> None:
+    if not len(ids):
+        return
+    rows = [(i, *c) for i, c in zip(ids, counters.tolist(), strict=True)]
+    if is_postgres(session):
+        with _staged(session, table, ("id", *COUNTER_FIELDS), rows) as tmp:
+            sets = ", ".join(f"{c} = t.{c} + s.{c}" for c in COUNTER_FIELDS)
+            session.connection().exec_driver_sql(f"UPDATE {table} t SET {sets} FROM {tmp} s WHERE t.id = s.id")
+    else:
+        sets = ", ".join(f"{c} = {c} + ?" for c in COUNTER_FIELDS)
+        session.connection().exec_driver_sql(
+            f"UPDATE {table} SET {sets} WHERE id = ?", [(*r[1:], r[0]) for r in rows]
+        )
+
+
+def _add_hist(session: Session, table: str, owner: str, rows: list[tuple[int, int, int, int]]) -> None:
+    if not rows:
+        return
+    cols = (owner, "bucket", "count", "sum_seconds")
+    conflict = (
+        f"ON CONFLICT ({owner}, bucket) DO UPDATE SET count = {table}.count + excluded.count, "
+        f"sum_seconds = {table}.sum_seconds + excluded.sum_seconds"
+    )
+    if is_postgres(session):
+        with _staged(session, table, cols, rows) as tmp:
+            session.connection().exec_driver_sql(
+                f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {tmp} {conflict}"
+            )
+    else:
+        session.connection().exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES (?, ?, ?, ?) {conflict}", rows)
+
+
+def merge_aggregate(
+    session: Session,
+    table: Table,
+    hist_table: Table,
+    owner: str,
+    key_names: Sequence[str],
+    key_columns: Sequence[Sequence[Any]],
+    counters: np.ndarray,
+    hist: np.ndarray,
+    existing: dict[tuple[Any, ...], int],
+) -> None:
+    """Add aggregate rows (keys given by column, ``counters`` m × F, ``hist`` rows (row index,
+    bucket, count, Σ seconds)) into ``table``: keys already there (``existing``: key → id) are
+    added to, new keys inserted with fresh ids, and the histogram rows follow their owner."""
+    m = len(counters)
+    ids = np.full(m, -1, dtype=np.int64)
+    if existing:
+        found = [existing.get(k, -1) for k in zip(*key_columns, strict=True)]
+        ids[:] = found
+    new = ids < 0
+    new_idx = np.flatnonzero(new)
+    ids[new_idx] = _new_ids(session, table.name, len(new_idx))
+    if len(new_idx) == m:
+        keys_new: Sequence[Sequence[Any]] = key_columns
+    else:
+        keys_new = [[col[i] for i in new_idx.tolist()] for col in key_columns]
+    fresh_counters = counters[new_idx]
+    _copy_columns(session, table.name, ("id", *key_names, *COUNTER_FIELDS),
+                  [ids[new_idx], *keys_new, *(fresh_counters[:, j] for j in range(fresh_counters.shape[1]))])  # fmt: skip
+    old_idx = np.flatnonzero(~new)
+    _add_counters(session, table.name, ids[old_idx].tolist(), counters[old_idx])
+    if len(hist):
+        rows_new = new[hist[:, 0]]
+        owners = ids[hist[:, 0]]
+        fresh = np.column_stack([owners, hist[:, 1:]])
+        new_rows = fresh[rows_new]
+        _copy_columns(session, hist_table.name, (owner, "bucket", "count", "sum_seconds"), [new_rows[:, j] for j in range(4)])
+        _add_hist(session, hist_table.name, owner, [tuple(r) for r in fresh[~rows_new].tolist()])
+
+
+def existing_cells(session: Session, first: date, last: date) -> dict[tuple[Any, ...], int]:
+    t = kpi_cells
+    stmt = select(t.c.id, t.c.day, t.c.unit, t.c.category, t.c.channel, t.c.appeal_type, t.c.region).where(
+        t.c.day >= first, t.c.day <= last
+    )
+    return {tuple(r[1:]): int(r[0]) for r in session.execute(stmt)}
+
+
+def existing_monthly(session: Session, first: date, last: date) -> dict[tuple[Any, ...], int]:
+    t = kpi_monthly
+    stmt = select(t.c.id, t.c.dim, t.c.month, t.c.unit, t.c.value).where(t.c.month >= first, t.c.month <= last)
+    return {tuple(r[1:]): int(r[0]) for r in session.execute(stmt)}
+
+
+def write_cells(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
+    """Merge cells (key columns: day, unit, category, channel, appeal type, region)."""
+    lock_for_merge(session, kpi_cells)
+    days = key_columns[0]
+    existing = existing_cells(session, min(days), max(days)) if len(days) else {}
+    merge_aggregate(session, kpi_cells, kpi_cell_hist, "cell_id",
+                    ("day", "unit", "category", "channel", "appeal_type", "region"), key_columns, counters, hist, existing)
+
+
+def write_monthly(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
+    """Merge monthly rows (key columns: dim, month, unit, value)."""
+    lock_for_merge(session, kpi_monthly)
+    months = key_columns[1]
+    existing = existing_monthly(session, min(months), max(months)) if len(months) else {}
+    merge_aggregate(session, kpi_monthly, kpi_monthly_hist, "monthly_id", ("dim", "month", "unit", "value"),
+                    key_columns, counters, hist, existing)
+
+
+def analyze(session: Session) -> None:
+    """Refresh planner statistics after a bulk load (cheap: sampled), so the first reports use
+    the right indexes (the small open-order index rather than a scan of the period)."""
+    conn = session.connection()
+    if is_postgres(session):
+        conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist")
+    else:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")
+
+
+def clear_aggregates(session: Session) -> None:
+    """Empty the cells and rollups (``minxin report rebuild``)."""
+    for table in (kpi_cell_hist, kpi_cells, kpi_monthly_hist, kpi_monthly):
+        session.execute(table.delete())

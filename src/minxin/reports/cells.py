@@ -1,0 +1,269 @@
+"""Per-row partials (columns) → summed cells and monthly rollups, as arrays ready for bulk writes.
+
+The cell of an order is ``core.kpi.cell_key_of``: local day (Asia/Shanghai) × unit × category ×
+channel × appeal type × region. A ``CellTable`` holds distinct keys, their summed counters and
+their histogram rows; tables from several chunks are merged by regrouping (sums are exact
+integers, so the order of summation does not matter). ``monthly`` rolls cells up to the
+``kpi_monthly`` rows (month × unit × one dimension value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+import numpy as np
+
+from minxin.core.kpi import COUNTER_FIELDS
+from minxin.core.kpi.partials import DEFAULT_TZ
+from minxin.reports.columnar import APPEALS, CHANNELS, DAY_US, EPOCH, EPOCH_ORDINAL, FactColumns, RowPartials
+from minxin.reports.models import ALL_UNITS, MONTHLY_DIMS
+
+F = len(COUNTER_FIELDS)
+
+
+def local_days(us: np.ndarray, tz: tzinfo = DEFAULT_TZ) -> np.ndarray:
+    """The local date (days since 1970-01-01) of each instant in ``tz``."""
+    if len(us) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(us.min()), int(us.max())
+    probe = {
+        tz.utcoffset(datetime.combine(date.fromordinal(EPOCH_ORDINAL + d), datetime.min.time()))
+        for d in range(lo // DAY_US - 1, hi // DAY_US + 2)
+    }
+    if len(probe) == 1 and None not in probe:
+        offset = next(iter(probe)) // timedelta(microseconds=1)  # type: ignore[operator]
+        return np.floor_divide(us + offset, DAY_US)
+    return np.array(
+        [(EPOCH + timedelta(microseconds=int(v))).astimezone(tz).date().toordinal() - EPOCH_ORDINAL for v in us],
+        dtype=np.int64,
+    )
+
+
+class Vocab:
+    """Strings ↔ small ints, shared by every chunk of one import."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.values: list[str] = []
+
+    def codes(self, values: Sequence[str]) -> np.ndarray:
+        for v in set(values) - self.index.keys():
+            self.index[v] = len(self.values)
+            self.values.append(v)
+        return np.fromiter(map(self.index.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _packed(keys: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Non-negative int key columns packed into one int64 per row, if they fit."""
+    bits = [max(1, int(k.max()).bit_length()) for k in keys]
+    if sum(bits) > 62:
+        return None
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    for k, b in zip(keys, bits, strict=True):
+        packed = (packed << b) | k
+    return packed
+
+
+def group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(inverse, first row of each group) for rows keyed by non-negative int columns."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    packed = _packed(keys)
+    if packed is not None:
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(np.stack(keys, axis=1), axis=0, return_index=True, return_inverse=True)
+    return inverse.reshape(-1), first
+
+
+def group_sum(keys: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inverse, first row of each group, summed ``values`` per group) with a single sort."""
+    n = len(keys[0])
+    packed = _packed(keys) if n else None
+    if packed is None:
+        inverse, first = group(keys)
+        return inverse, first, sum_by(inverse, len(first), values)
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    boundary = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.flatnonzero(boundary)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(boundary) - 1
+    sums = np.add.reduceat(values[order], starts, axis=0, dtype=np.int64)
+    return inverse, order[starts], _compact(sums)
+
+
+def _compact(sums: np.ndarray) -> np.ndarray:
+    """int32 when every sum fits (halves the memory of millions of cells), else int64."""
+    if sums.size and (sums.max() > np.iinfo(np.int32).max or sums.min() < np.iinfo(np.int32).min):
+        return sums
+    return sums.astype(np.int32)
+
+
+def sum_by(inverse: np.ndarray, m: int, values: np.ndarray) -> np.ndarray:
+    """Row sums of ``values`` (n × k integers) into ``m`` groups (``inverse`` from ``group``):
+    one stable sort and one ``add.reduceat`` over all columns at once."""
+    if len(inverse) == 0:
+        return np.zeros((m, values.shape[1]), dtype=np.int64)
+    order = np.argsort(inverse, kind="stable")
+    sorted_groups = inverse[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    out = np.zeros((m, values.shape[1]), dtype=np.int64)
+    out[sorted_groups[starts]] = np.add.reduceat(values[order].astype(np.int64, copy=False), starts, axis=0)
+    return out
+
+
+@dataclass
+class CellTable:
+    """Distinct cells: ``keys`` (day, unit, category, channel, appeal, region as ints), summed
+    ``counters`` (m × F), and histogram rows (cell index, bucket, count, Σ seconds)."""
+
+    keys: np.ndarray  # m × 6 int64
+    counters: np.ndarray
+    hist: np.ndarray  # h × 4 int64
+
+    @classmethod
+    def empty(cls) -> CellTable:
+        return cls(np.zeros((0, 6), np.int64), np.zeros((0, F), np.int64), np.zeros((0, 4), np.int64))
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def rows_to_cells(cols: FactColumns, rp: RowPartials, units: Vocab, categories: Vocab, regions: Vocab) -> CellTable:
+    """Sum one chunk's rows into cells (histogram included)."""
+    if len(cols) == 0:
+        return CellTable.empty()
+    keys = np.stack(
+        [
+            local_days(cols.times["created_at"]),
+            units.codes(cols.unit),
+            categories.codes(cols.category),
+            cols.channel.astype(np.int64),
+            cols.appeal_type.astype(np.int64),
+            regions.codes(cols.region),
+        ],
+        axis=1,
+    )
+    return _regroup(keys, rp.counters, np.arange(len(cols)), rp.bucket, rp.handling_seconds)
+
+
+def _regroup(keys: np.ndarray, counters: np.ndarray, hist_row: np.ndarray, bucket: np.ndarray, seconds: np.ndarray,
+             count: np.ndarray | None = None) -> CellTable:
+    base = keys[:, 0].min() if len(keys) else 0
+    shifted = keys.copy()
+    shifted[:, 0] -= base
+    inverse, first, summed = group_sum(list(shifted.T), counters)
+    has = bucket >= 0
+    cell = inverse[hist_row[has]]
+    b, s = bucket[has], seconds[has]
+    c = np.ones(len(cell), np.int64) if count is None else count[has]
+    hinv, hfirst = group([cell, b])
+    hm = len(hfirst)
+    hist = np.stack(
+        [cell[hfirst], b[hfirst], np.bincount(hinv, weights=c, minlength=hm).astype(np.int64),
+         np.bincount(hinv, weights=s, minlength=hm).astype(np.int64)],
+        axis=1,
+    ) if hm else np.zeros((0, 4), np.int64)
+    return CellTable(keys[first].astype(np.int32), summed, hist)
+
+
+def merge(tables: Sequence[CellTable]) -> CellTable:
+    """One table holding the sums of several (e.g. one per chunk)."""
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return CellTable.empty()
+    if len(tables) == 1:
+        return tables[0]
+    offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
+    keys = np.concatenate([t.keys for t in tables])
+    counters = np.concatenate([t.counters.astype(np.int64, copy=False) if any(u.counters.dtype == np.int64 for u in tables)
+                               else t.counters for t in tables])
+    hist = np.concatenate([t.hist + np.array([o, 0, 0, 0]) for t, o in zip(tables, offsets, strict=True)])
+    return _regroup(keys, counters, hist[:, 0], hist[:, 1], hist[:, 3], count=hist[:, 2])
+
+
+@dataclass
+class MonthlyTable:
+    """``kpi_monthly`` rows by column: dim, month (date), unit, value; counters; histogram rows
+    (row index, bucket, count, Σ seconds)."""
+
+    dims: list[str]
+    months: list[date]
+    units: list[str]
+    values: list[str]
+    counters: np.ndarray
+    hist: np.ndarray
+
+
+def day_dates(days: np.ndarray) -> list[date]:
+    """Days since 1970-01-01 → dates (each distinct day converted once)."""
+    uniq, inverse = np.unique(days, return_inverse=True)
+    table = np.array([date.fromordinal(EPOCH_ORDINAL + int(d)) for d in uniq.tolist()], dtype=object)
+    return table[inverse.reshape(-1)].tolist()
+
+
+def key_columns(table: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -> list[list[Any]]:
+    """The cell keys as columns of values: day (date), unit, category, channel, appeal type, region."""
+    k = table.keys
+    return [
+        day_dates(k[:, 0]),
+        np.array(units.values, dtype=object)[k[:, 1]].tolist(),
+        np.array(categories.values, dtype=object)[k[:, 2]].tolist(),
+        np.array([c.value for c in CHANNELS], dtype=object)[k[:, 3]].tolist(),
+        np.array([a.value for a in APPEALS], dtype=object)[k[:, 4]].tolist(),
+        np.array(regions.values, dtype=object)[k[:, 5]].tolist(),
+    ]
+
+
+def monthly(cells: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -> MonthlyTable:
+    """Roll cells up to every ``kpi_monthly`` dimension."""
+    out = MonthlyTable([], [], [], [], np.zeros((0, F), np.int64), np.zeros((0, 4), np.int64))
+    if not len(cells):
+        return out
+    days = cells.keys[:, 0]
+    month_idx = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[M]").astype(np.int64)
+    base_month, base_day = int(month_idx.min()), int(days.min())
+    span = int(days.max()) - base_day + 1
+    day_labels = [date.fromordinal(EPOCH_ORDINAL + base_day + i).isoformat() for i in range(span)]
+    value_of = {
+        "all": (np.zeros(len(cells), np.int64), [""]),
+        "channel": (cells.keys[:, 3], [c.value for c in CHANNELS]),
+        "appeal_type": (cells.keys[:, 4], [a.value for a in APPEALS]),
+        "category": (cells.keys[:, 2], categories.values),
+        "region": (cells.keys[:, 5], regions.values),
+        "day": (days - base_day, day_labels),
+    }
+    month_dates = np.array(
+        [np.datetime64(base_month + k, "M").astype("datetime64[D]").astype(date)
+         for k in range(int(month_idx.max()) - base_month + 1)], dtype=object,
+    )  # fmt: skip
+    unit_names = np.array([*units.values, ALL_UNITS], dtype=object)
+    every = np.full(len(cells), len(units.values), dtype=np.int64)  # the '*' unit's code
+    counters, hists, offset = [], [], 0
+    for dim, unit_codes in ((d, u) for d in MONTHLY_DIMS for u in (cells.keys[:, 1], every)):
+        codes, labels = value_of[dim]
+        inverse, first, summed = group_sum([month_idx - base_month, unit_codes, codes], cells.counters)
+        m = len(first)
+        counters.append(summed)
+        if len(cells.hist):
+            owner = inverse[cells.hist[:, 0]]
+            hinv, hfirst = group([owner, cells.hist[:, 1]])
+            hm = len(hfirst)
+            hists.append(np.stack([
+                owner[hfirst] + offset, cells.hist[hfirst, 1],
+                np.bincount(hinv, weights=cells.hist[:, 2], minlength=hm).astype(np.int64),
+                np.bincount(hinv, weights=cells.hist[:, 3], minlength=hm).astype(np.int64),
+            ], axis=1))  # fmt: skip
+        offset += m
+        out.dims += [dim] * m
+        out.months += month_dates[month_idx[first] - base_month].tolist()
+        out.units += unit_names[unit_codes[first]].tolist()
+        out.values += np.array(labels, dtype=object)[codes[first]].tolist()
+    out.counters = np.concatenate(counters)
+    out.hist = np.concatenate(hists) if hists else np.zeros((0, 4), np.int64)
+    return out

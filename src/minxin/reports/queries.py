@@ -1,0 +1,261 @@
+"""Reads for reports: sums over ``kpi_monthly`` / ``kpi_cells``, histograms, the late-while-waiting
+counts of open orders, and the drill-down lists of ``order_facts``. All SQL of the read side.
+
+Every sum returns plain tuples ``(*group values, *counters in COUNTER_FIELDS order)``; the
+service turns them into ``KpiPartial``s. Unit scoping is always an explicit list of unit codes
+(a subtree resolved by the service) or None for "everything" (admins and the centre).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from minxin.core.kpi import COUNTER_FIELDS
+from minxin.reports.models import (
+    ALL_UNITS,
+    OrderFactRow,
+    kpi_cell_hist,
+    kpi_cells,
+    kpi_monthly,
+    kpi_monthly_hist,
+)
+
+facts = OrderFactRow.__table__
+#: cell dimensions a query may filter or group by (``month`` is rolled up from ``day`` by the caller)
+CELL_DIMS = ("day", "unit", "category", "channel", "appeal_type", "region")
+_NOT_EFFECTIVE = ("merged", "void")
+
+
+def _sums(table: Any) -> list[Any]:
+    return [func.sum(table.c[name]).label(name) for name in COUNTER_FIELDS]
+
+
+def _units(column: Any, units: Sequence[str] | None) -> Any:
+    return literal(True) if units is None else column.in_(list(units))
+
+
+def _monthly_units(column: Any, units: Sequence[str] | None, city: bool) -> Any:
+    """Unit rows of ``kpi_monthly``: a unit list; every real unit; or the city-wide ``*`` rows."""
+    if units is not None:
+        return column.in_(list(units))
+    return column == ALL_UNITS if city else column != ALL_UNITS
+
+
+# ----------------------------------------------------------------------------- monthly rollups
+def _monthly_where(dim: str, first: date, last: date, units: Sequence[str] | None,
+                   values: Sequence[str] | None, value_range: tuple[str, str] | None, city: bool) -> list[Any]:
+    t = kpi_monthly
+    where = [t.c.dim == dim, t.c.month >= first, t.c.month <= last, _monthly_units(t.c.unit, units, city)]
+    if values is not None:
+        where.append(t.c.value.in_(list(values)))
+    if value_range is not None:
+        where += [t.c.value >= value_range[0], t.c.value <= value_range[1]]
+    return where
+
+
+def monthly_sums(session: Session, dim: str, first: date, last: date, units: Sequence[str] | None,
+                 group: Sequence[str], *, values: Sequence[str] | None = None,
+                 value_range: tuple[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """Σ counters of ``kpi_monthly`` rows of one dimension, months first..last (1st of month),
+    grouped by any of ``month``, ``unit``, ``value``. Unscoped and not by unit: the ``*`` rows."""
+    t = kpi_monthly
+    cols = [t.c[g] for g in group]
+    city = units is None and "unit" not in group
+    stmt = select(*cols, *_sums(t)).where(*_monthly_where(dim, first, last, units, values, value_range, city))
+    return [tuple(r) for r in session.execute(stmt.group_by(*cols))]
+
+
+def monthly_hist(session: Session, dim: str, first: date, last: date, units: Sequence[str] | None,
+                 group: Sequence[str], *, values: Sequence[str] | None = None,
+                 value_range: tuple[str, str] | None = None) -> list[tuple[Any, ...]]:
+    """(*group, bucket, Σ count, Σ seconds) of the same rows as ``monthly_sums``."""
+    t, h = kpi_monthly, kpi_monthly_hist
+    cols = [t.c[g] for g in group]
+    city = units is None and "unit" not in group
+    stmt = (
+        select(*cols, h.c.bucket, func.sum(h.c.count), func.sum(h.c.sum_seconds))
+        .join(h, h.c.monthly_id == t.c.id)
+        .where(*_monthly_where(dim, first, last, units, values, value_range, city))
+        .group_by(*cols, h.c.bucket)
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+# ----------------------------------------------------------------------------- day cells
+def _cell_where(first: date, last: date, units: Sequence[str] | None, filters: Mapping[str, Sequence[str]]) -> list[Any]:
+    t = kpi_cells
+    where = [t.c.day >= first, t.c.day <= last, _units(t.c.unit, units)]
+    where += [t.c[dim].in_(list(values)) for dim, values in filters.items()]
+    return where
+
+
+def cell_sums(session: Session, first: date, last: date, units: Sequence[str] | None,
+              filters: Mapping[str, Sequence[str]], group: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Σ counters of the day cells first..last matching ``filters``, grouped by cell dimensions."""
+    t = kpi_cells
+    cols = [t.c[g] for g in group]
+    stmt = select(*cols, *_sums(t)).where(*_cell_where(first, last, units, filters))
+    return [tuple(r) for r in session.execute(stmt.group_by(*cols))]
+
+
+def cell_hist(session: Session, first: date, last: date, units: Sequence[str] | None,
+              filters: Mapping[str, Sequence[str]], group: Sequence[str]) -> list[tuple[Any, ...]]:
+    t, h = kpi_cells, kpi_cell_hist
+    cols = [t.c[g] for g in group]
+    stmt = (
+        select(*cols, h.c.bucket, func.sum(h.c.count), func.sum(h.c.sum_seconds))
+        .join(h, h.c.cell_id == t.c.id)
+        .where(*_cell_where(first, last, units, filters))
+        .group_by(*cols, h.c.bucket)
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+# ----------------------------------------------------------------------------- order facts
+def local_day(session: Session, tz_name: str) -> Any:
+    """SQL for the local date of ``order_facts.created_at`` (stored UTC)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(tz_name, facts.c.created_at))
+    offset = {"Asia/Shanghai": "+8 hours"}.get(tz_name)
+    if offset is None:
+        raise ValueError(f"SQLite reports support Asia/Shanghai only, not {tz_name}")
+    return func.date(facts.c.created_at, offset)
+
+
+def _fact_where(created: tuple[datetime, datetime], units: Sequence[str] | None,
+                filters: Mapping[str, Sequence[str]]) -> list[Any]:
+    where = [facts.c.created_at >= created[0], facts.c.created_at < created[1], _units(facts.c.unit, units)]
+    where += [facts.c[dim].in_(list(values)) for dim, values in filters.items()]
+    return where
+
+
+def _is_open() -> Any:
+    return and_(facts.c.replied_at.is_(None), facts.c.closed_at.is_(None))
+
+
+def _effective() -> Any:
+    return or_(facts.c.status.is_(None), facts.c.status.not_in(_NOT_EFFECTIVE))
+
+
+def late_counts(session: Session, created: tuple[datetime, datetime], units: Sequence[str] | None,
+                filters: Mapping[str, Sequence[str]], group: Sequence[str], as_of: datetime,
+                tz_name: str) -> list[tuple[Any, ...]]:
+    """(*group, dispatch late, sign late, completion late) of effective orders still waiting at
+    ``as_of`` (docs/kpis.md §1): what ``as_of_adjustment`` adds to the clock-free cells."""
+    f = facts.c
+    cols = [local_day(session, tz_name).label("day") if g == "day" else f[g] for g in group]
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    stmt = (
+        select(
+            *cols,
+            one(and_(f.dispatched_at.is_(None), f.dispatch_late_after < as_of)),
+            one(and_(f.dispatched_at.is_not(None), f.signed_at.is_(None), f.sign_late_after < as_of)),
+            one(and_(f.handle_due_at.is_not(None), f.handle_due_at < as_of)),
+        )
+        .where(*_fact_where(created, units, filters), _is_open(), _effective())
+        .group_by(*cols)
+    )
+    # SQLite's planner, without statistics, would range-scan every order of the period
+    index = "ix_order_facts_open" if units is None else "ix_order_facts_open_unit"
+    stmt = stmt.with_hint(facts, f"INDEXED BY {index}", "sqlite")
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+#: the orders behind each KPI figure: (denominator population, numerator condition); None = all
+def kpi_population(code: str, as_of: datetime | None) -> tuple[Any, Any]:
+    f = facts.c
+    eff = _effective()
+    disp = and_(eff, f.dispatched_at.is_not(None))
+    waiting = and_(eff, _is_open()) if as_of is not None else literal(False)
+    late = (lambda col: col < as_of) if as_of is not None else (lambda col: literal(False))
+    answered = and_(eff, f.satisfaction.is_not(None))
+    content = f.satisfaction.in_(("satisfied", "basically_satisfied"))
+    fair = ~f.excluded_from_satisfaction
+    known = and_(eff, f.resolved.is_not(None))
+    due_judged = or_(
+        and_(eff, f.handle_due_at.is_not(None), f.replied_at.is_not(None)),
+        and_(waiting, f.handle_due_at.is_not(None), late(f.handle_due_at)),
+    )
+    on_time = and_(f.replied_at.is_not(None), f.replied_at <= f.handle_due_at)
+    sign_on_time = or_(
+        and_(f.sign_due_at.is_not(None), f.signed_at <= f.sign_due_at),
+        and_(f.sign_due_at.is_(None), f.sign_working_seconds <= 7200),
+    )
+    handled = and_(disp, f.replied_at.is_not(None))
+    finished = and_(eff, or_(f.replied_at.is_not(None), f.closed_at.is_not(None)))
+    evidence = and_(eff, f.replied_at.is_not(None), f.requires_evidence)
+    table: dict[str, tuple[Any, Any]] = {
+        "volume": (eff, None),
+        "volume_all": (literal(True), None),
+        "merged_count": (f.status == "merged", None),
+        "void_count": (f.status == "void", None),
+        "praise_count": (and_(eff, f.appeal_type == "praise"), None),
+        "dispatch_on_time_rate": (
+            or_(disp, and_(waiting, f.dispatched_at.is_(None), late(f.dispatch_late_after))),
+            f.dispatched_at <= f.dispatch_late_after,
+        ),
+        "sign_on_time_rate": (
+            or_(and_(disp, f.signed_at.is_not(None)),
+                and_(waiting, f.dispatched_at.is_not(None), f.signed_at.is_(None), late(f.sign_late_after))),
+            and_(f.signed_at.is_not(None), sign_on_time),
+        ),
+        "on_time_completion_rate": (due_judged, on_time),
+        "overdue_count": (and_(due_judged, ~on_time), None),
+        "direct_answer_rate": (eff, and_(f.dispatched_at.is_(None), f.closed_at.is_not(None))),
+        "callback_rate": (finished, f.callback_at.is_not(None)),
+        "satisfaction_rate": (answered, content),
+        "satisfaction_rate_fair": (and_(answered, fair), content),
+        "fairness_excluded_count": (and_(eff, f.excluded_from_satisfaction), None),
+        "resolution_rate": (known, f.resolved),
+        "resolution_rate_fair": (and_(known, fair), f.resolved),
+        "reopen_rate": (disp, f.reopen_count > 0),
+        "reopened_count": (and_(disp, f.reopen_count > 0), None),
+        "return_rate": (disp, f.returned_count > 0),
+        "returned_count": (and_(disp, f.returned_count > 0), None),
+        "evidence_compliance_rate": (evidence, f.has_evidence),
+        "dissatisfied_count": (and_(eff, f.satisfaction == "dissatisfied"), None),
+    }
+    for duration in ("avg_handling_working_days", "avg_handling_working_hours",
+                     "p90_handling_working_days", "p90_handling_working_hours"):  # fmt: skip
+        table[duration] = (handled, None)
+    return table.get(code, (eff, None))
+
+
+def fact_page(session: Session, created: tuple[datetime, datetime], units: Sequence[str] | None,
+              filters: Mapping[str, Sequence[str]], where: Sequence[Any], *, offset: int,
+              limit: int) -> tuple[list[OrderFactRow], int]:
+    """One page of the orders behind a figure (newest first) and how many there are."""
+    stmt: Select[Any] = select(OrderFactRow).where(*_fact_where(created, units, filters), *where)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = session.scalars(stmt.order_by(facts.c.created_at.desc(), facts.c.number.desc()).offset(offset).limit(limit))
+    return list(rows), int(total)
+
+
+def all_fact_rows(session: Session, batch: int = 5000) -> Any:
+    """Every fact row, in number order (for rebuilds and the recompute check)."""
+    last = ""
+    while True:
+        rows = list(session.scalars(select(OrderFactRow).where(OrderFactRow.number > last).order_by(OrderFactRow.number).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].number
+
+
+def all_cells(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
+    """Every cell row (key columns then counters, keyed by id first) and every histogram row."""
+    t = kpi_cells
+    rows = [tuple(r) for r in session.execute(select(t.c.id, *(t.c[k] for k in CELL_DIMS), *(t.c[c] for c in COUNTER_FIELDS)))]
+    hist = [tuple(r) for r in session.execute(select(kpi_cell_hist))]
+    return rows, hist  # type: ignore[return-value]
+
+
+def all_monthly(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
+    t = kpi_monthly
+    cols = (t.c.id, t.c.dim, t.c.month, t.c.unit, t.c.value, *(t.c[c] for c in COUNTER_FIELDS))
+    return [tuple(r) for r in session.execute(select(*cols))], [tuple(r) for r in session.execute(select(kpi_monthly_hist))]  # type: ignore[return-value]
