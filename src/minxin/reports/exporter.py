@@ -208,7 +208,7 @@ def to_tables(report: dict[str, Any]) -> list[Any]:
     for col in ("指标", "数值", "分子 / 分母", "样本数"):
         overview.add_column(col, justify="right" if col != "指标" else "left")
     for k in report["kpis"].values():
-        den = "" if k["denominator"] is None else f"{_num(k['numerator'])} / {k['denominator']}"
+        den = "" if k["denominator"] is None or k["numerator"] is None else f"{_num(k['numerator'])} / {k['denominator']}"
         overview.add_row(k["name_zh"], k["display"], den, f"{k['sample_size']}{' 样本少' if k['small_sample'] else ''}")
     comp = report["comparisons"]
     cmp_table = Table(title=f"同比环比（环比 {comp['mom_period']}，同比 {comp['yoy_period']}，三年均值 "

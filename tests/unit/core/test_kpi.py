@@ -370,6 +370,12 @@ def test_from_row_parses_a_full_row() -> None:
         ({"channel": " WEB "}, "channel", Channel.WEB),
         ({"appeal_type": "咨询"}, "appeal_type", AppealType.CONSULT),
         ({"satisfaction": "不满意"}, "satisfaction", Satisfaction.DISSATISFIED),
+        ({"satisfaction": "Basically satisfied"}, "satisfaction", Satisfaction.BASICALLY_SATISFIED),
+        ({"satisfaction": "basically-satisfied"}, "satisfaction", Satisfaction.BASICALLY_SATISFIED),
+        ({"satisfaction": "basic"}, "satisfaction", Satisfaction.BASICALLY_SATISFIED),
+        ({"satisfaction": "Not satisfied"}, "satisfaction", Satisfaction.DISSATISFIED),
+        ({"satisfaction": "unsatisfied"}, "satisfaction", Satisfaction.DISSATISFIED),
+        ({"satisfaction": "非常满意"}, "satisfaction", Satisfaction.SATISFIED),
         ({"resolved": ""}, "resolved", None),
         ({"resolved": "0"}, "resolved", False),
         ({"has_evidence": ""}, "has_evidence", False),
@@ -394,6 +400,7 @@ def test_from_row_values(kw: dict[str, object], attr: str, expected: object) -> 
         ({"created_at": "2026-03-02T09:00:00"}, "created_at"),  # no offset
         ({"replied_at": "yesterday"}, "replied_at"),
         ({"satisfaction": "great"}, "satisfaction"),
+        ({"satisfaction": "一般"}, "satisfaction"),  # ambiguous: refused, not guessed
         ({"resolved": "maybe"}, "resolved"),
         ({"reopen_count": "-1"}, "reopen_count"),
         ({"returned_count": "1.5"}, "returned_count"),

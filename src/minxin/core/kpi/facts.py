@@ -196,7 +196,12 @@ _APPEAL_ALIASES = {zh: a for a, zh in APPEAL_TYPE_ZH.items()} | {
     "报修": AppealType.REPAIR,
     "感谢": AppealType.PRAISE,
 }
-_SATISFACTION_ALIASES = {zh: s for s, zh in SATISFACTION_ZH.items()}
+_SATISFACTION_ALIASES = {zh: s for s, zh in SATISFACTION_ZH.items()} | {
+    # spellings older systems export; only the unambiguous ones (一般 could be either side)
+    "basic": Satisfaction.BASICALLY_SATISFIED, "basically": Satisfaction.BASICALLY_SATISFIED,
+    "unsatisfied": Satisfaction.DISSATISFIED, "not_satisfied": Satisfaction.DISSATISFIED,
+    "very_satisfied": Satisfaction.SATISFIED, "非常满意": Satisfaction.SATISFIED,
+}
 _STATUS_ALIASES = {zh: s for s, zh in STATUS_ZH.items()}
 _URGENCY_ALIASES = {zh: u for u, zh in URGENCY_ZH.items()}
 
@@ -207,11 +212,13 @@ def _blank(value: object) -> bool:
 
 def _enum(enum: type[E], column: str, value: object, aliases: Mapping[str, E], line: int | None = None) -> E:
     text = str(value).strip()
+    code = "_".join(text.lower().replace("-", " ").split())  # "Basically satisfied" → basically_satisfied
     try:
-        return enum(text.lower())
+        return enum(code)
     except ValueError:
-        if text in aliases:
-            return aliases[text]
+        for key in (text, code):
+            if key in aliases:
+                return aliases[key]
     allowed = ", ".join(m.value for m in enum)
     raise FactError(column, value, f"expected one of {allowed}", f"取值应为 {allowed} 之一", line)
 
