@@ -135,3 +135,17 @@ def test_as_of_counts_from_the_tables_equal_the_core(state: Any, tmp_path: Path)
             expected = sum_partials(cells.values())
             got = service.total(session, service.system_scope(session), first, last, as_of=as_of)
             assert got is not None and merge(got) == expected, as_of
+
+
+def test_an_import_merged_in_many_small_steps_equals_the_recompute(state: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """The importer's cell tables are merged as they grow (``MERGE_AT``); with tiny chunks and a
+    tiny threshold every merge path runs, and the stored cells must still equal a recompute."""
+    from minxin.reports import importer
+
+    monkeypatch.setattr(importer, "MERGE_AT", 40)
+    rows = random_rows(900, seed=33, start=datetime(2026, 9, 20, tzinfo=CST), days=25)
+    path = tmp_path / "small-steps.csv"
+    path.write_text(to_csv(rows), encoding="utf-8")
+    result = run_import(state.db, path, ImportOptions(chunk_size=50), now=datetime.now(UTC))
+    assert result.ok and result.imported == 900
+    _verify(state)

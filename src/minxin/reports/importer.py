@@ -46,7 +46,9 @@ from minxin.reports.sources import check_header, read_rows
 from minxin.units.service import CODE_PATTERN
 
 CHUNK = 50_000
-#: merge the per-chunk cell tables once they hold this many rows (memory stays ~ distinct cells)
+#: merge the per-chunk cell tables once the unmerged ones hold this many rows, or as many as the
+#: merged table if that is larger: memory stays within ~2× the distinct cells, and a year with
+#: millions of distinct cells is not re-merged after every chunk (that was quadratic)
 MERGE_AT = 2_500_000
 _LIVE_NUMBER = re.compile(r"^(\d{8})(\d{6})$")
 #: (rows done, rows total estimate or None, stage label)
@@ -224,7 +226,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
                 if writing and len(chunk.columns):
                     rp = partials(chunk.columns, calendar)
                     tables.append(cells.rows_to_cells(chunk.columns, rp, units, categories, regions))
-                    if sum(len(t) for t in tables) > MERGE_AT:  # bound memory: cells repeat across chunks
+                    if sum(len(t) for t in tables[1:]) > max(MERGE_AT, len(tables[0])):
                         tables = [cells.merge(tables)]
                     writer.write(fact_columns(chunk, rp, _sign_late(chunk), batch_id))
                     result.imported += len(chunk.columns)
