@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from minxin.core.address import AddressResolver
 from minxin.core.pii import mask_phone
-from minxin.core.risk.cluster import text_similarity
+from minxin.core.risk.cluster import shingles
 from minxin.core.risk.subjects import SubjectRisk, accumulate, risk_level, subject_keys, subject_kind
 from minxin.core.risk.tagging import CompiledTaxonomy, OrderSnapshot, RiskTag, TaggingContext, tag
 from minxin.core.risk.taxonomy import CountCondition
@@ -162,10 +162,15 @@ def _similar_nearby(session: Session, compiled: CompiledTaxonomy, order: WorkOrd
     if not conds or not region:
         return {}, {}
     widest = max(c.window or timedelta(hours=1) for c in conds.values())
-    text = _text(order)
+    mine = shingles(_text(order))  # once, not once per candidate
+
+    def similar_text(other: str) -> bool:
+        theirs = shingles(other)
+        return bool(mine and theirs) and len(mine & theirs) >= SIMILAR_TEXT * len(mine | theirs)
+
     similar = [
         (at, number) for at, number, other, cat in repository.nearby_recent(session, region, now - widest, now, order.id)
-        if (category and cat == category) or text_similarity(text, other) >= SIMILAR_TEXT
+        if (category and cat == category) or similar_text(other)
     ]
     counts: dict[str, int] = {}
     related: dict[str, list[str]] = {}
