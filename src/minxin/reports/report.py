@@ -131,10 +131,13 @@ def kpi_dict(code: str, value: Any, small_sample: int, url: str | None = None) -
 def kpis_of(partial: KpiPartial, codes: Sequence[str] | None, small_sample: int, base_url: str | None,
             params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     values = compute_all(partial, codes)
-    return {
-        code: kpi_dict(code, v, small_sample, orders_url(base_url, {**params, "kpi": code}) if base_url else None)
-        for code, v in values.items()
-    }
+    if not base_url:
+        return {code: kpi_dict(code, v, small_sample) for code, v in values.items()}
+    # the group's query string is encoded once, not once per KPI (a city-wide "by unit" table has
+    # thousands of figures); KPI codes are URL-safe, so appending "kpi=" gives the same URL
+    prefix = orders_url(base_url, {k: v for k, v in params.items() if k != "kpi"})
+    sep = "" if prefix.endswith("?") else "&"
+    return {code: kpi_dict(code, v, small_sample, f"{prefix}{sep}kpi={code}") for code, v in values.items()}
 
 
 def stats(session: Session, scope: Scope, first: date, last: date, *, group_by: str | None,
