@@ -86,24 +86,31 @@ def test_returns_retag_the_order(as_user: Callable[[str], httpx.Client], clock: 
 
 def test_parallel_intakes_of_one_caller_count_every_order(as_user: Callable[[str], httpx.Client], server: Any,
                                                          token_for: Callable[[str], str]) -> None:
-    """Subjects are upserted and locked in key order: parallel calls of one caller at one address
-    naming two companies in different orders neither deadlock nor lose a count."""
+    """Subjects are upserted and locked in key order: parallel calls of one new caller at one new
+    address naming two companies in different orders neither deadlock, nor collide on a second
+    unique index (migration 0007), nor lose a count. Several rounds, each released at once."""
     texts = ["投诉沈阳甲乙科技有限公司和沈阳丙丁物流有限公司", "投诉沈阳丙丁物流有限公司和沈阳甲乙科技有限公司"]
-    body = {"channel": "phone", "appeal_type": "complaint", "title": "投诉", "citizen": {"name": "并发", "phone": "13866667777"},
-            "address": "沈阳市和平区太原街1号", "category": "010201"}
-    statuses: list[int] = []
+    token = token_for("agent")
+    for round_ in range(4):
+        phone = f"138666677{round_:02d}"
+        body = {"channel": "phone", "appeal_type": "complaint", "title": "投诉", "citizen": {"name": "并发", "phone": phone},
+                "address": f"沈阳市和平区太原街{round_ + 1}号", "category": "010201"}
+        statuses: list[int] = []
+        start = threading.Barrier(8)
 
-    def call(i: int) -> None:
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token_for('agent')}"}, timeout=60) as c:
-            statuses.append(c.post("/api/v1/orders", json=body | {"content": texts[i % 2]}).status_code)
+        def call(i: int, body: dict[str, Any] = body, statuses: list[int] = statuses,
+                 start: threading.Barrier = start) -> None:
+            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+                start.wait(timeout=30)
+                statuses.append(c.post("/api/v1/orders", json=body | {"content": texts[i % 2]}).status_code)
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert statuses == [201] * 8
-    subject = as_user("supervisor").get("/api/v1/risk/subjects/caller/13866667777").json()
-    assert subject["order_count"] == 8 and len(subject["orders"]) == 8
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert statuses == [201] * 8, (round_, statuses)
+        subject = as_user("supervisor").get(f"/api/v1/risk/subjects/caller/{phone}").json()
+        assert subject["order_count"] == 8 and len(subject["orders"]) == 8
     company = as_user("supervisor").get("/api/v1/risk/subjects/enterprise/沈阳甲乙科技有限公司").json()
-    assert company["order_count"] == 8
+    assert company["order_count"] == 32

@@ -105,7 +105,7 @@ class RiskSubject(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), nullable=False)  # caller | address | enterprise
     key: Mapped[str] = mapped_column(String(500), nullable=False, unique=True)
-    ref: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    ref: Mapped[str] = mapped_column(String(16), nullable=False, index=True)  # a hash of key (0007)
     display: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     score_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
