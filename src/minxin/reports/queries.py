@@ -119,14 +119,14 @@ def cell_hist(session: Session, first: date, last: date, units: Sequence[str] | 
     # probing its (cell_id, bucket) key for the few cells of a date range; the probe is what
     # scales (2M orders, two weeks city-wide: 252 → 114 ms; the scan grows with history, the probe
     # with the range). Scoped to this one statement.
+    # (on an error the transaction is rolled back, which undoes SET LOCAL too)
     conn = session.connection()
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
-    try:
-        return [tuple(r) for r in session.execute(stmt)]
-    finally:
-        conn.exec_driver_sql("RESET enable_hashjoin")
-        conn.exec_driver_sql("RESET enable_mergejoin")
+    rows = [tuple(r) for r in session.execute(stmt)]
+    conn.exec_driver_sql("RESET enable_hashjoin")
+    conn.exec_driver_sql("RESET enable_mergejoin")
+    return rows
 
 
 # ----------------------------------------------------------------------------- order facts
