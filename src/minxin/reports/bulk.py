@@ -1,5 +1,5 @@
 """Bulk writes of an import: fact rows by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), and
-cells / monthly rows merged into what is already there. All SQL of the import path.
+cells / monthly / daily rows merged into what is already there. All SQL of the import path.
 
 Everything runs on the caller's transaction (the import's one unit of work), so a failed or
 refused import leaves nothing behind. New aggregate rows get ids drawn from the table's own
@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
 from minxin.reports import pgbinary
-from minxin.reports.models import OrderFactRow, kpi_cell_hist, kpi_cells, kpi_monthly, kpi_monthly_hist
+from minxin.reports.models import (
+    OrderFactRow,
+    kpi_cell_hist,
+    kpi_cells,
+    kpi_daily,
+    kpi_daily_hist,
+    kpi_monthly,
+    kpi_monthly_hist,
+)
 
 FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
 EPOCH_DATE = date(1970, 1, 1)
@@ -282,12 +290,26 @@ def write_monthly(session: Session, key_columns: Sequence[Sequence[Any]], counte
                     key_columns, counters, hist, existing)
 
 
+def existing_daily(session: Session, first: date, last: date) -> dict[tuple[Any, ...], int]:
+    t = kpi_daily
+    stmt = select(t.c.id, t.c.dim, t.c.day, t.c.value).where(t.c.day >= first, t.c.day <= last)
+    return {tuple(r[1:]): int(r[0]) for r in session.execute(stmt)}
+
+
+def write_daily(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
+    """Merge city-wide daily rows (key columns: dim, day, value)."""
+    lock_for_merge(session, kpi_daily)
+    days = key_columns[1]
+    existing = existing_daily(session, min(days), max(days)) if len(days) else {}
+    merge_aggregate(session, kpi_daily, kpi_daily_hist, "daily_id", ("dim", "day", "value"), key_columns, counters, hist, existing)
+
+
 def analyze(session: Session) -> None:
     """Refresh planner statistics after a bulk load (cheap: sampled), so the first reports use
     the right indexes (the small open-order index rather than a scan of the period)."""
     conn = session.connection()
     if is_postgres(session):
-        conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist")
+        conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist, kpi_daily, kpi_daily_hist")
     else:
         conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
         conn.exec_driver_sql("ANALYZE")
@@ -295,5 +317,5 @@ def analyze(session: Session) -> None:
 
 def clear_aggregates(session: Session) -> None:
     """Empty the cells and rollups (``minxin report rebuild``)."""
-    for table in (kpi_cell_hist, kpi_cells, kpi_monthly_hist, kpi_monthly):
+    for table in (kpi_cell_hist, kpi_cells, kpi_monthly_hist, kpi_monthly, kpi_daily_hist, kpi_daily):
         session.execute(table.delete())

@@ -4,7 +4,8 @@ The cell of an order is ``core.kpi.cell_key_of``: local day (Asia/Shanghai) × u
 channel × appeal type × region. A ``CellTable`` holds distinct keys, their summed counters and
 their histogram rows; tables from several chunks are merged by regrouping (sums are exact
 integers, so the order of summation does not matter). ``monthly`` rolls cells up to the
-``kpi_monthly`` rows (month × unit × one dimension value).
+``kpi_monthly`` rows (month × unit × one dimension value), ``daily`` to the city-wide
+``kpi_daily`` rows (day × one dimension value).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.core.kpi.partials import DEFAULT_TZ
 from minxin.reports.columnar import APPEALS, CHANNELS, DAY_US, EPOCH, EPOCH_ORDINAL, FactColumns, RowPartials
-from minxin.reports.models import ALL_UNITS, MONTHLY_DIMS
+from minxin.reports.models import ALL_UNITS, DAILY_DIMS, MONTHLY_DIMS
 
 F = len(COUNTER_FIELDS)
 
@@ -265,5 +266,59 @@ def monthly(cells: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -
         out.units += unit_names[unit_codes[first]].tolist()
         out.values += np.array(labels, dtype=object)[codes[first]].tolist()
     out.counters = np.concatenate(counters)
+    out.hist = np.concatenate(hists) if hists else np.zeros((0, 4), np.int64)
+    return out
+
+
+@dataclass
+class DailyTable:
+    """``kpi_daily`` rows by column: dim, day (date), value; counters; histogram rows
+    (row index, bucket, count, Σ seconds)."""
+
+    dims: list[str]
+    days: list[date]
+    values: list[str]
+    counters: np.ndarray
+    hist: np.ndarray
+
+
+def _hist_of(owner: np.ndarray, hist: np.ndarray, offset: int) -> np.ndarray:
+    """Histogram rows of cells re-owned by rollup rows (``owner``: cell index → row index)."""
+    own = owner[hist[:, 0]]
+    hinv, hfirst = group([own, hist[:, 1]])
+    hm = len(hfirst)
+    return np.stack([
+        own[hfirst] + offset, hist[hfirst, 1],
+        np.bincount(hinv, weights=hist[:, 2], minlength=hm).astype(np.int64),
+        np.bincount(hinv, weights=hist[:, 3], minlength=hm).astype(np.int64),
+    ], axis=1)  # fmt: skip
+
+
+def daily(cells: CellTable, categories: Vocab, regions: Vocab) -> DailyTable:
+    """Roll cells up to every ``kpi_daily`` dimension (every unit summed)."""
+    out = DailyTable([], [], [], np.zeros((0, F), np.int64), np.zeros((0, 4), np.int64))
+    if not len(cells):
+        return out
+    days = cells.keys[:, 0].astype(np.int64)
+    base_day = int(days.min())
+    value_of = {
+        "all": (np.zeros(len(cells), np.int64), [""]),
+        "channel": (cells.keys[:, 3].astype(np.int64), [c.value for c in CHANNELS]),
+        "appeal_type": (cells.keys[:, 4].astype(np.int64), [a.value for a in APPEALS]),
+        "category": (cells.keys[:, 2].astype(np.int64), categories.values),
+        "region": (cells.keys[:, 5].astype(np.int64), regions.values),
+    }
+    counters, hists, offset = [], [], 0
+    for dim in DAILY_DIMS:
+        codes, labels = value_of[dim]
+        inverse, first, summed = group_sum([days - base_day, codes], cells.counters)
+        counters.append(summed)
+        if len(cells.hist):
+            hists.append(_hist_of(inverse, cells.hist, offset))
+        offset += len(first)
+        out.dims += [dim] * len(first)
+        out.days += day_dates(days[first])
+        out.values += np.array(labels, dtype=object)[codes[first]].tolist()
+    out.counters = np.concatenate([c.astype(np.int64, copy=False) for c in counters])
     out.hist = np.concatenate(hists) if hists else np.zeros((0, 4), np.int64)
     return out

@@ -2,7 +2,7 @@
 
 ``fold(session, order)`` derives the order's current ``OrderFact`` (work-order columns, the SLA
 engine's due times, the last callback), computes its clock-free partial, and adds
-``new − old`` to the old and new cells and monthly rows; the old partial is recomputed from the
+``new − old`` to the old and new cells, monthly and (city-wide) daily rows; the old partial is recomputed from the
 stored fact row with the working times that were folded then (``handling_seconds``,
 ``sign_working_seconds``), so the subtraction is exact whatever happened to the calendar since.
 
@@ -33,7 +33,7 @@ from minxin.core.kpi import (
 from minxin.core.kpi.partials import WorkingSeconds
 from minxin.core.official_calendar import official_calendar
 from minxin.reports import repository
-from minxin.reports.models import ALL_UNITS, MONTHLY_DIMS, OrderFactRow
+from minxin.reports.models import ALL_UNITS, DAILY_DIMS, MONTHLY_DIMS, OrderFactRow
 from minxin.reports.repository import Delta
 from minxin.workorders.models import WorkOrder
 
@@ -182,18 +182,28 @@ def monthly_keys(key: CellKey) -> list[tuple[Any, ...]]:
     return [(dim, key.month, unit, value[dim]) for dim in MONTHLY_DIMS for unit in (key.unit, ALL_UNITS)]
 
 
+def daily_keys(key: CellKey) -> list[tuple[Any, ...]]:
+    """The ``kpi_daily`` rows (dim, day, value) a cell rolls up into (city-wide: no unit)."""
+    value = {"all": "", "channel": key.channel, "appeal_type": key.appeal_type, "category": key.category,
+             "region": key.region}  # fmt: skip
+    return [(dim, key.day, value[dim]) for dim in DAILY_DIMS]
+
+
 def change_deltas(
     changes: Mapping[CellKey, list[tuple[KpiPartial, int]]],
-) -> tuple[dict[tuple[Any, ...], Delta], dict[tuple[Any, ...], Delta]]:
-    """Cell and monthly deltas of (partial, ±1) changes per cell key."""
+) -> tuple[dict[tuple[Any, ...], Delta], dict[tuple[Any, ...], Delta], dict[tuple[Any, ...], Delta]]:
+    """Cell, monthly and daily deltas of (partial, ±1) changes per cell key."""
     cells: dict[tuple[Any, ...], Delta] = {}
     months: dict[tuple[Any, ...], Delta] = {}
+    days: dict[tuple[Any, ...], Delta] = {}
     for key, parts in changes.items():
         for part, sign in parts:
             _add(cells, (key.day, key.unit, key.category, key.channel, key.appeal_type, key.region), part, sign)
             for mkey in monthly_keys(key):
                 _add(months, mkey, part, sign)
-    return _clean(cells), _clean(months)
+            for dkey in daily_keys(key):
+                _add(days, dkey, part, sign)
+    return _clean(cells), _clean(months), _clean(days)
 
 
 def fold(session: Session, order: WorkOrder) -> bool:
@@ -206,7 +216,7 @@ def fold(session: Session, order: WorkOrder) -> bool:
     if row is not None:
         old = fact_of_row(row)
         changes.setdefault(cell_key_of(old), []).append((partial_of(old, folded_working_seconds(row)), -1))
-    cells, months = change_deltas(changes)
+    cells, months, days = change_deltas(changes)
     values = row_values(new, source="live")
     if row is None:
         repository.add_fact(session, OrderFactRow(**values))
@@ -217,4 +227,5 @@ def fold(session: Session, order: WorkOrder) -> bool:
     if cells:
         repository.add_to_cells(session, cells)
         repository.add_to_monthly(session, months)
+        repository.add_to_daily(session, days)
     return bool(cells)

@@ -265,6 +265,8 @@ def _write_aggregates(session: Session, table: cells.CellTable, units: cells.Voc
     bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
     m = cells.monthly(table, units, categories, regions)
     bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
+    d = cells.daily(table, categories, regions)
+    bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
 
 
 def _create_missing(session: Session, unit_codes: list[str], category_codes: list[str]) -> None:

@@ -2,8 +2,9 @@
 
 ``recompute`` is the reference: every live work order's fact re-derived from the work-order
 tables (not from its stored fact row), every imported row as imported, summed with
-``core.kpi.aggregate`` — no incremental code involved. ``verify`` compares it with ``kpi_cells``,
-``kpi_cell_hist``, ``kpi_monthly`` and ``kpi_monthly_hist``; ``rebuild`` replaces them with it.
+``core.kpi.aggregate`` — no incremental code involved. ``verify`` compares it with every
+aggregate table (cells, monthly and daily rollups, their histograms); ``rebuild`` replaces them
+with it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from minxin.core.kpi import COUNTER_FIELDS, CellKey, KpiPartial, OrderFact, aggr
 from minxin.db.session import Database
 from minxin.reports import bulk, cells, folding, queries, repository
 from minxin.reports.columnar import FactColumns, partials
-from minxin.reports.models import ALL_UNITS, MONTHLY_DIMS
+from minxin.reports.models import ALL_UNITS, DAILY_DIMS, MONTHLY_DIMS
 from minxin.workorders.models import WorkOrder
 
 
@@ -36,32 +37,33 @@ def recompute(session: Session) -> dict[CellKey, KpiPartial]:
     return aggregate(raw_facts(session), folding.working_seconds)
 
 
-def stored_cells(session: Session) -> dict[tuple[Any, ...], tuple[dict[str, int], dict[int, tuple[int, int]]]]:
-    rows, hist = queries.all_cells(session)
-    out: dict[tuple[Any, ...], tuple[dict[str, int], dict[int, tuple[int, int]]]] = {}
+Stored = dict[tuple[Any, ...], tuple[dict[str, int], dict[int, tuple[int, int]]]]
+
+
+def _stored(rows: list[tuple[Any, ...]], hist: list[tuple[int, int, int, int]], width: int) -> Stored:
+    """Rollup rows (id, *key of ``width`` columns, *counters) with their histograms, by key."""
+    out: Stored = {}
     by_id = {}
     for r in rows:
-        key = tuple(r[1:7])
-        out[key] = ({k: int(v) for k, v in zip(COUNTER_FIELDS, r[7:], strict=True)}, {})
+        key = tuple(r[1 : 1 + width])
+        out[key] = ({k: int(v) for k, v in zip(COUNTER_FIELDS, r[1 + width :], strict=True)}, {})
         by_id[r[0]] = key
-    for cell_id, bucket, count, seconds in hist:
+    for owner, bucket, count, seconds in hist:
         if count:
-            out[by_id[cell_id]][1][int(bucket)] = (int(count), int(seconds))
+            out[by_id[owner]][1][int(bucket)] = (int(count), int(seconds))
     return out
 
 
-def stored_monthly(session: Session) -> dict[tuple[Any, ...], tuple[dict[str, int], dict[int, tuple[int, int]]]]:
-    rows, hist = queries.all_monthly(session)
-    out: dict[tuple[Any, ...], tuple[dict[str, int], dict[int, tuple[int, int]]]] = {}
-    by_id = {}
-    for r in rows:
-        key = tuple(r[1:5])
-        out[key] = ({k: int(v) for k, v in zip(COUNTER_FIELDS, r[5:], strict=True)}, {})
-        by_id[r[0]] = key
-    for monthly_id, bucket, count, seconds in hist:
-        if count:
-            out[by_id[monthly_id]][1][int(bucket)] = (int(count), int(seconds))
-    return out
+def stored_cells(session: Session) -> Stored:
+    return _stored(*queries.all_cells(session), 6)
+
+
+def stored_monthly(session: Session) -> Stored:
+    return _stored(*queries.all_monthly(session), 4)
+
+
+def stored_daily(session: Session) -> Stored:
+    return _stored(*queries.all_daily(session), 3)
 
 
 def expected_monthly(reference: dict[CellKey, KpiPartial]) -> dict[tuple[Any, ...], KpiPartial]:
@@ -75,6 +77,15 @@ def expected_monthly(reference: dict[CellKey, KpiPartial]) -> dict[tuple[Any, ..
         for key, part in rollup(reference, ("month", *dims[dim])).items():
             value = "" if dim == "all" else key[1]
             out[(dim, key[0], ALL_UNITS, value.isoformat() if dim == "day" else value)] = part  # type: ignore[union-attr]
+    return out
+
+
+def expected_daily(reference: dict[CellKey, KpiPartial]) -> dict[tuple[Any, ...], KpiPartial]:
+    """The city-wide daily rows: every unit summed, per day and one dimension value."""
+    out: dict[tuple[Any, ...], KpiPartial] = {}
+    for dim in DAILY_DIMS:
+        for key, part in rollup(reference, ("day",) if dim == "all" else ("day", dim)).items():
+            out[(dim, key[0], "" if dim == "all" else key[1])] = part
     return out
 
 
@@ -99,6 +110,12 @@ def verify(session: Session) -> list[str]:
         if got != (part.columns(), part.handling_hist.as_mapping()):
             problems.append(f"monthly {key}: stored {got}, recomputed {part.columns()}")
     problems += [f"monthly {k}: stored {v} but no order" for k, v in monthly_now.items() if not _empty(*v)]
+    daily_now = stored_daily(session)
+    for key, part in expected_daily(reference).items():
+        got = daily_now.pop(key, None)
+        if got != (part.columns(), part.handling_hist.as_mapping()):
+            problems.append(f"daily {key}: stored {got}, recomputed {part.columns()}")
+    problems += [f"daily {k}: stored {v} but no order" for k, v in daily_now.items() if not _empty(*v)]
     return problems
 
 
@@ -125,6 +142,8 @@ def rebuild(db: Database, chunk: int = 50_000) -> dict[str, int]:
             bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
             m = cells.monthly(table, units, categories, regions)
             bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
+            d = cells.daily(table, categories, regions)
+            bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
         for row in list(queries.all_fact_rows(session)):
             if row.source == "live":
                 session.delete(row)

@@ -16,10 +16,16 @@ Why these tables (docs/kpis.md §3, docs/benchmarks.md "Reports at scale"):
   (value ``YYYY-MM-DD``), plus the same rows for unit ``*`` (every unit summed) so that
   city-wide figures read a handful of rows instead of one per unit. The monthly scorecard and
   the dashboard read only these small rows.
+* ``kpi_daily`` — the same sums per local day × (one dimension, its value), city-wide only
+  (every unit summed; dimensions ``all``, ``channel``, ``appeal_type``, ``category``,
+  ``region``): a city-wide figure over days that are not whole months (two weeks by channel)
+  reads ≤ 31 × (number of values) of these rows per month instead of every unit's day cells.
+  Scoped readers (a unit subtree) still read the cells, which are few for a subtree.
 
 Invariants (checked by tests/reports/test_incremental.py):
 - every ``kpi_cells`` row = Σ of the partials of the ``order_facts`` rows with its key;
 - every ``kpi_monthly`` row = Σ of the cells of its month, unit (``*``: any) and dimension value;
+- every ``kpi_daily`` row = Σ of the cells of its day and dimension value (any unit);
 - histogram rows hold (count, Σ seconds) per bucket; a bucket emptied by a change keeps a
   (0, 0) row, which reads as absent.
 
@@ -62,6 +68,9 @@ MONTHLY_DIMS: tuple[str, ...] = ("all", "channel", "appeal_type", "category", "r
 #: the cell key columns, in ``CellKey`` order
 CELL_KEY: tuple[str, ...] = ("day", "unit", "category", "channel", "appeal_type", "region")
 MONTHLY_KEY: tuple[str, ...] = ("dim", "month", "unit", "value")
+#: the dimensions of ``kpi_daily`` (``all`` has the value ``''``; a day needs no ``day`` dimension)
+DAILY_DIMS: tuple[str, ...] = ("all", "channel", "appeal_type", "category", "region")
+DAILY_KEY: tuple[str, ...] = ("dim", "day", "value")
 #: the ``kpi_monthly`` unit of the city-wide rows (every unit, and orders with none, summed):
 #: not a possible unit code, so a unit filter never meets it
 ALL_UNITS = "*"
@@ -174,6 +183,27 @@ kpi_monthly_hist = Table(
     Column("count", Integer, nullable=False),
     Column("sum_seconds", BigInteger, nullable=False),
     PrimaryKeyConstraint("monthly_id", "bucket", name="pk_kpi_monthly_hist"),
+)
+
+kpi_daily = Table(
+    "kpi_daily",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dim", String(12), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("value", String(64), nullable=False),
+    *_counter_columns(),
+    UniqueConstraint(*DAILY_KEY, name="uq_kpi_daily_key"),
+)
+
+kpi_daily_hist = Table(
+    "kpi_daily_hist",
+    Base.metadata,
+    Column("daily_id", Integer, nullable=False),
+    Column("bucket", SmallInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("sum_seconds", BigInteger, nullable=False),
+    PrimaryKeyConstraint("daily_id", "bucket", name="pk_kpi_daily_hist"),
 )
 
 

@@ -1,5 +1,5 @@
-"""Reads for reports: sums over ``kpi_monthly`` / ``kpi_cells``, histograms, the late-while-waiting
-counts of open orders, and the drill-down lists of ``order_facts``. All SQL of the read side.
+"""Reads for reports: sums over ``kpi_monthly`` / ``kpi_daily`` / ``kpi_cells``, histograms, the
+late-while-waiting counts of open orders, and the drill-down lists of ``order_facts``. All SQL of the read side.
 
 Every sum returns plain tuples ``(*group values, *counters in COUNTER_FIELDS order)``; the
 service turns them into ``KpiPartial``s. Unit scoping is always an explicit list of unit codes
@@ -21,6 +21,8 @@ from minxin.reports.models import (
     OrderFactRow,
     kpi_cell_hist,
     kpi_cells,
+    kpi_daily,
+    kpi_daily_hist,
     kpi_monthly,
     kpi_monthly_hist,
 )
@@ -81,6 +83,39 @@ def monthly_hist(session: Session, dim: str, first: date, last: date, units: Seq
         select(*cols, h.c.bucket, func.sum(h.c.count), func.sum(h.c.sum_seconds))
         .join(h, h.c.monthly_id == t.c.id)
         .where(*_monthly_where(dim, first, last, units, values, value_range, city))
+        .group_by(*cols, h.c.bucket)
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+# ----------------------------------------------------------------------------- city-wide daily rollups
+def _daily_where(dim: str, first: date, last: date, values: Sequence[str] | None) -> list[Any]:
+    t = kpi_daily
+    where = [t.c.dim == dim, t.c.day >= first, t.c.day <= last]
+    if values is not None:
+        where.append(t.c.value.in_(list(values)))
+    return where
+
+
+def daily_sums(session: Session, dim: str, first: date, last: date, group: Sequence[str], *,
+               values: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+    """Σ counters of the city-wide ``kpi_daily`` rows of one dimension, days first..last,
+    grouped by any of ``day``, ``value``."""
+    t = kpi_daily
+    cols = [t.c[g] for g in group]
+    stmt = select(*cols, *_sums(t)).where(*_daily_where(dim, first, last, values))
+    return [tuple(r) for r in session.execute(stmt.group_by(*cols))]
+
+
+def daily_hist(session: Session, dim: str, first: date, last: date, group: Sequence[str], *,
+               values: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+    """(*group, bucket, Σ count, Σ seconds) of the same rows as ``daily_sums``."""
+    t, h = kpi_daily, kpi_daily_hist
+    cols = [t.c[g] for g in group]
+    stmt = (
+        select(*cols, h.c.bucket, func.sum(h.c.count), func.sum(h.c.sum_seconds))
+        .join(h, h.c.daily_id == t.c.id)
+        .where(*_daily_where(dim, first, last, values))
         .group_by(*cols, h.c.bucket)
     )
     return [tuple(r) for r in session.execute(stmt)]
@@ -272,3 +307,9 @@ def all_monthly(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int
     t = kpi_monthly
     cols = (t.c.id, t.c.dim, t.c.month, t.c.unit, t.c.value, *(t.c[c] for c in COUNTER_FIELDS))
     return [tuple(r) for r in session.execute(select(*cols))], [tuple(r) for r in session.execute(select(kpi_monthly_hist))]  # type: ignore[return-value]
+
+
+def all_daily(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
+    t = kpi_daily
+    cols = (t.c.id, t.c.dim, t.c.day, t.c.value, *(t.c[c] for c in COUNTER_FIELDS))
+    return [tuple(r) for r in session.execute(select(*cols))], [tuple(r) for r in session.execute(select(kpi_daily_hist))]  # type: ignore[return-value]

@@ -23,12 +23,15 @@ from minxin.categories.models import Category
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.reports.models import (
     CELL_KEY,
+    DAILY_KEY,
     MONTHLY_KEY,
     ImportBatch,
     OrderFactRow,
     ScorecardConfigRow,
     kpi_cell_hist,
     kpi_cells,
+    kpi_daily,
+    kpi_daily_hist,
     kpi_monthly,
     kpi_monthly_hist,
 )
@@ -159,6 +162,11 @@ def add_to_cells(session: Session, deltas: Mapping[tuple[Any, ...], Delta]) -> N
 def add_to_monthly(session: Session, deltas: Mapping[tuple[Any, ...], Delta]) -> None:
     """Add deltas to ``kpi_monthly`` (keys in ``MONTHLY_KEY`` order: dim, month, unit, value)."""
     _add(session, kpi_monthly, kpi_monthly_hist, "monthly_id", MONTHLY_KEY, deltas)
+
+
+def add_to_daily(session: Session, deltas: Mapping[tuple[Any, ...], Delta]) -> None:
+    """Add deltas to ``kpi_daily`` (keys in ``DAILY_KEY`` order: dim, day, value)."""
+    _add(session, kpi_daily, kpi_daily_hist, "daily_id", DAILY_KEY, deltas)
 
 
 def _add(session: Session, table: Table, hist: Table, owner: str, key: Sequence[str],

@@ -1,9 +1,10 @@
 """Reporting decisions: who may read which units, how a period is summed, scorecard configuration.
 
 ``summed`` is the query planner. A period is split into whole months (read from the small
-``kpi_monthly`` rows of one dimension) and the partial months at its edges (read from the day
-cells); a query with several filters, or grouped by one dimension while filtered by another,
-reads the day cells for the whole period. Both give the same sums (tests check it). With
+``kpi_monthly`` rows of one dimension) and the partial months at its edges (read from the
+city-wide ``kpi_daily`` rows when the query is city-wide, else from the day cells); a query with
+several filters, or grouped by one dimension while filtered by another, reads the day cells for
+the whole period. Both give the same sums (tests check it). With
 ``as_of`` the late-while-waiting counts of orders still open are added (docs/kpis.md §1, §3).
 
 Scoping: leaders, supervisors, dispatchers and admins read reports; everyone but admins and
@@ -142,6 +143,17 @@ class _Acc:
         }
 
 
+def _daily_dim(units: Sequence[str] | None, group_by: str | None, filters: Mapping[str, Sequence[str]]) -> str | None:
+    """The ``kpi_daily`` dimension that answers a query, if one does: city-wide only (no unit
+    list, not by unit), at most one filter, grouped by nothing, a day or month, or that filter."""
+    if units is not None or group_by == "unit" or len(filters) > 1:
+        return None
+    if filters:
+        dim = next(iter(filters))
+        return dim if group_by in (None, "day", "month", dim) else None
+    return "all" if group_by in (None, "day", "month") else group_by
+
+
 def summed(
     session: Session,
     scope: Scope,
@@ -171,6 +183,8 @@ def summed(
         monthly_dim = None if filters else "day"
     mgroup = {None: [], "unit": ["unit"], "month": ["month"]}.get(group_by, ["value"])
     values = filters.get(monthly_dim) if monthly_dim in filters else None
+    daily_dim = _daily_dim(units, group_by, filters)
+    dgroup = {None: [], "month": ["day"], "day": ["day"]}.get(group_by, ["value"])
 
     def from_cells(a: date, b: date) -> None:
         for row in queries.cell_sums(session, a, b, units, filters, cell_group):
@@ -187,16 +201,27 @@ def summed(
             for row in queries.monthly_hist(session, dim, a, b, units, mgroup, **kw):
                 acc.add_hist(_key(group_by, row[0]) if mgroup else (), *row[len(mgroup):])
 
+    def from_days(a: date, b: date) -> None:
+        """Days that are not whole months: the city-wide daily rows if they can answer, else cells."""
+        if daily_dim is None:
+            return from_cells(a, b)
+        kw: dict[str, Any] = {"values": filters.get(daily_dim)}
+        for row in queries.daily_sums(session, daily_dim, a, b, dgroup, **kw):
+            acc.add(_key(group_by, row[0]) if dgroup else (), row[len(dgroup):])
+        if with_hist:
+            for row in queries.daily_hist(session, daily_dim, a, b, dgroup, **kw):
+                acc.add_hist(_key(group_by, row[0]) if dgroup else (), *row[len(dgroup):])
+
     if monthly_dim == "day":
         from_months("day", first.replace(day=1), last.replace(day=1), (first.isoformat(), last.isoformat()))
     elif monthly_dim is not None and (months := _whole_months(first, last)) is not None:
         from_months(monthly_dim, *months)
         if first < months[0]:
-            from_cells(first, months[0] - timedelta(days=1))
+            from_days(first, months[0] - timedelta(days=1))
         if _month_end(months[1]) < last:
-            from_cells(_month_end(months[1]) + timedelta(days=1), last)
+            from_days(_month_end(months[1]) + timedelta(days=1), last)
     else:
-        from_cells(first, last)
+        from_days(first, last)
     if as_of is not None:
         late_group = ["day"] if group_by == "month" else cell_group
         for row in queries.late_counts(session, local_range(first, last), units, filters, late_group, as_of, TZ_NAME):
