@@ -81,7 +81,7 @@ def test_scoped_and_two_dimension_queries_still_read_the_cells(state: Any, histo
 
 def test_the_migration_fills_the_daily_rows_from_existing_cells(state: Any, history: list[dict[str, str]], db_url: str) -> None:
     state.db.dispose()
-    command.downgrade(alembic_config(db_url), "0006")  # as before this revision: history, no daily rows
+    command.downgrade(alembic_config(db_url), "0006")  # as before 0009 and 0010: history, no daily rows or copies
     engine = create_engine(db_url)
     assert "kpi_daily" not in inspect(engine).get_table_names() and "kpi_cells" in inspect(engine).get_table_names()
     engine.dispose()

@@ -22,6 +22,8 @@ from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
 from minxin.reports import pgbinary
 from minxin.reports.models import (
+    OPEN_SQL,
+    WAITING_COLUMNS,
     OrderFactRow,
     kpi_cell_hist,
     kpi_cells,
@@ -29,6 +31,7 @@ from minxin.reports.models import (
     kpi_daily_hist,
     kpi_monthly,
     kpi_monthly_hist,
+    order_facts_waiting,
 )
 
 FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
@@ -304,18 +307,29 @@ def write_daily(session: Session, key_columns: Sequence[Sequence[Any]], counters
     merge_aggregate(session, kpi_daily, kpi_daily_hist, "daily_id", ("dim", "day", "value"), key_columns, counters, hist, existing)
 
 
+def copy_waiting(session: Session, batch_id: int | None) -> None:
+    """Copy the open rows of an import batch (None: of every import) into ``order_facts_waiting``.
+    The rows are found through the partial open-order index, not by scanning the history."""
+    cols = ", ".join(WAITING_COLUMNS)
+    where = "source = 'import'" if batch_id is None else f"batch_id = {int(batch_id)}"
+    hint = "" if is_postgres(session) else " INDEXED BY ix_order_facts_open"
+    session.connection().exec_driver_sql(
+        f"INSERT INTO order_facts_waiting ({cols}) SELECT {cols} FROM order_facts{hint} WHERE {OPEN_SQL} AND {where}"
+    )
+
+
 def analyze(session: Session) -> None:
     """Refresh planner statistics after a bulk load (cheap: sampled), so the first reports use
     the right indexes (the small open-order index rather than a scan of the period)."""
     conn = session.connection()
     if is_postgres(session):
-        conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist, kpi_daily, kpi_daily_hist")
+        conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist, kpi_daily, kpi_daily_hist, order_facts_waiting")
     else:
         conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
         conn.exec_driver_sql("ANALYZE")
 
 
 def clear_aggregates(session: Session) -> None:
-    """Empty the cells and rollups (``minxin report rebuild``)."""
-    for table in (kpi_cell_hist, kpi_cells, kpi_monthly_hist, kpi_monthly, kpi_daily_hist, kpi_daily):
+    """Empty the cells, rollups and waiting copies (``minxin report rebuild``)."""
+    for table in (kpi_cell_hist, kpi_cells, kpi_monthly_hist, kpi_monthly, kpi_daily_hist, kpi_daily, order_facts_waiting):
         session.execute(table.delete())

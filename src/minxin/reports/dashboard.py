@@ -2,7 +2,8 @@
 
 Every figure carries ``url``: the console's drill-down list of the orders behind it
 (``/dashboard/orders`` with the figure's period, unit, dimension value and KPI). All numbers come
-from the monthly rollups (whole months), so the page costs a dozen small queries at any scale.
+from the monthly rollups (whole months), so the page costs a dozen small queries at any scale,
+plus one read of the late-while-waiting counts shared by every figure.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ CARDS = ("volume", "on_time_completion_rate", "satisfaction_rate_fair", "resolut
 COMPARED = ("volume", "on_time_completion_rate", "satisfaction_rate_fair", "resolution_rate_fair",
             "avg_handling_working_days", "reopen_rate")  # fmt: skip
 TREND_MONTHS = 12
+#: the comparisons reach back this many years (``core.kpi.compare``'s three-year average)
+BASELINE_YEARS = 3
+#: the breakdowns and the ranking: the groupings whose late counts the page shares
+LATE_DIMS = ("channel", "appeal_type", "category", "unit")
 
 
 def _months_back(first: date, n: int) -> date:
@@ -36,6 +41,16 @@ def _value(code: str, part: Any) -> tuple[float | int | None, int]:
 
 
 def data(session: Session, scope: Scope, month: str, *, as_of: datetime) -> dict[str, Any]:
+    """Every figure of the page, judged at ``as_of``. The late counts of waiting orders are read
+    once for the whole page (``service.shared_late_counts``): the card totals, the trend, the
+    breakdowns, the ranking and the comparisons (back three years) all come from that one read."""
+    first, last = service.month_bounds(month)
+    since = date(first.year - BASELINE_YEARS, first.month, 1)
+    with service.shared_late_counts(session, scope, as_of, first, last, since=since, dims=LATE_DIMS):
+        return _figures(session, scope, month, as_of=as_of)
+
+
+def _figures(session: Session, scope: Scope, month: str, *, as_of: datetime) -> dict[str, Any]:
     first, last = service.month_bounds(month)
     labels = report.Labels(session)
     config, version, _ = service.current_config(session)

@@ -218,6 +218,7 @@ def fold(session: Session, order: WorkOrder) -> bool:
         changes.setdefault(cell_key_of(old), []).append((partial_of(old, folded_working_seconds(row)), -1))
     cells, months, days = change_deltas(changes)
     values = row_values(new, source="live")
+    repository.set_waiting(session, values)
     if row is None:
         repository.add_fact(session, OrderFactRow(**values))
     else:

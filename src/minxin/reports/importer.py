@@ -247,6 +247,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         result.created_categories = sorted(checker.missing_categories)
         _create_missing(session, result.created_units, result.created_categories)
         _write_aggregates(session, cells.merge(tables), units, categories, regions)
+        bulk.copy_waiting(session, batch_id)
         repository.bump_sequences(session, _live_shaped(checker.seen))
         bulk.analyze(session)
         batch = session.get(ImportBatch, batch_id)

@@ -3,8 +3,8 @@
 ``recompute`` is the reference: every live work order's fact re-derived from the work-order
 tables (not from its stored fact row), every imported row as imported, summed with
 ``core.kpi.aggregate`` — no incremental code involved. ``verify`` compares it with every
-aggregate table (cells, monthly and daily rollups, their histograms); ``rebuild`` replaces them
-with it.
+aggregate table (cells, monthly and daily rollups, their histograms) and checks that
+``order_facts_waiting`` is the open fact rows; ``rebuild`` replaces them with it.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ def verify(session: Session) -> list[str]:
         if got != (part.columns(), part.handling_hist.as_mapping()):
             problems.append(f"daily {key}: stored {got}, recomputed {part.columns()}")
     problems += [f"daily {k}: stored {v} but no order" for k, v in daily_now.items() if not _empty(*v)]
+    problems += [f"waiting copy of {n}: {copy}, open fact row {fact}" for n, copy, fact in queries.waiting_mismatches(session)]
     return problems
 
 
@@ -144,6 +145,7 @@ def rebuild(db: Database, chunk: int = 50_000) -> dict[str, int]:
             bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
             d = cells.daily(table, categories, regions)
             bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
+        bulk.copy_waiting(session, None)
         for row in list(queries.all_fact_rows(session)):
             if row.source == "live":
                 session.delete(row)

@@ -16,6 +16,11 @@ Why these tables (docs/kpis.md §3, docs/benchmarks.md "Reports at scale"):
   (value ``YYYY-MM-DD``), plus the same rows for unit ``*`` (every unit summed) so that
   city-wide figures read a handful of rows instead of one per unit. The monthly scorecard and
   the dashboard read only these small rows.
+* ``order_facts_waiting`` — the columns a late-while-waiting count reads, of the orders still
+  open (no reply, not closed): a dense copy of a few tens of thousands of rows, where the same
+  rows of ``order_facts`` lie one per page across gigabytes of history (each ``as_of`` count
+  fetched ≈ 27k scattered pages at 10 million orders). Kept with the fact rows: by the live fold
+  and by the importer, in the same transaction.
 * ``kpi_daily`` — the same sums per local day × (one dimension, its value), city-wide only
   (every unit summed; dimensions ``all``, ``channel``, ``appeal_type``, ``category``,
   ``region``): a city-wide figure over days that are not whole months (two weeks by channel)
@@ -26,6 +31,7 @@ Invariants (checked by tests/reports/test_incremental.py):
 - every ``kpi_cells`` row = Σ of the partials of the ``order_facts`` rows with its key;
 - every ``kpi_monthly`` row = Σ of the cells of its month, unit (``*``: any) and dimension value;
 - every ``kpi_daily`` row = Σ of the cells of its day and dimension value (any unit);
+- ``order_facts_waiting`` = the open rows of ``order_facts``, column for column;
 - histogram rows hold (count, Σ seconds) per bucket; a bucket emptied by a change keeps a
   (0, 0) row, which reads as absent.
 
@@ -138,6 +144,34 @@ class OrderFactRow(Base):
         Index("ix_order_facts_open_unit", "unit", "created_at", postgresql_where=_OPEN, sqlite_where=_OPEN),
     )
 
+
+#: the columns of ``order_facts`` that ``order_facts_waiting`` copies (replied/closed are NULL there)
+WAITING_COLUMNS: tuple[str, ...] = (
+    "number", "unit", "category", "channel", "appeal_type", "region", "status", "created_at", "dispatched_at",
+    "signed_at", "handle_due_at", "dispatch_late_after", "sign_late_after",
+)  # fmt: skip
+#: which rows of ``order_facts`` are copied: the open ones (SQL text, both dialects)
+OPEN_SQL = "replied_at IS NULL AND closed_at IS NULL"
+
+order_facts_waiting = Table(
+    "order_facts_waiting",
+    Base.metadata,
+    Column("number", String(64), primary_key=True),
+    Column("unit", String(64), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("appeal_type", String(20), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("status", String(20)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("dispatched_at", UTCDateTime()),
+    Column("signed_at", UTCDateTime()),
+    Column("handle_due_at", UTCDateTime()),
+    Column("dispatch_late_after", UTCDateTime()),
+    Column("sign_late_after", UTCDateTime()),
+    Index("ix_order_facts_waiting_created", "created_at"),
+    Index("ix_order_facts_waiting_unit", "unit", "created_at"),
+)
 
 kpi_cells = Table(
     "kpi_cells",

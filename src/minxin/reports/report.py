@@ -178,17 +178,19 @@ def scorecard(session: Session, scope: Scope, first: date, last: date, config: S
     out = []
     for s in score_units({u: p for u, p in by_unit.items() if u and u not in labels.centres}, config):
         params = {"from": first.isoformat(), "to": last.isoformat(), "exact_unit": s.unit or EMPTY}
+        # encoded once per unit, not once per line (KPI codes are URL-safe: the same URLs)
+        link = orders_url(base_url, params)
         out.append({
             "rank": s.rank, "unit": s.unit, "name": labels.of("unit", s.unit), "score": s.score,
             "base_score": s.base_score, "deduction": s.deduction, "bonus": s.bonus, "volume": s.volume,
             "fairness_excluded": s.fairness_excluded, "fairness_excluded_answered": s.fairness_excluded_answered,
-            "weight_scored": s.weight_scored, "orders_url": orders_url(base_url, params),
+            "weight_scored": s.weight_scored, "orders_url": link,
             "lines": [
                 {"kpi": line.code, "name_zh": line.name_zh, "weight": line.weight, "target": line.target,
                  "floor": line.floor, "value": line.value, "display": format_value(line.code, line.value),
                  "numerator": line.numerator, "denominator": line.denominator, "sample_size": line.sample_size,
                  "points": line.points, "small_sample": line.small_sample, "ci_low": line.ci_low,
-                 "ci_high": line.ci_high, "orders_url": orders_url(base_url, {**params, "kpi": line.code})}
+                 "ci_high": line.ci_high, "orders_url": f"{link}&kpi={line.code}"}
                 for line in s.lines
             ],
             "deductions": [{"kpi": a.kpi, "label": a.label, "count": a.count, "points": a.points} for a in s.deductions],
@@ -228,7 +230,15 @@ def comparisons(session: Session, scope: Scope, period: Period, *, as_of: dateti
 
 # ----------------------------------------------------------------------------- the monthly report
 def monthly(session: Session, scope: Scope, month: str, *, as_of: datetime, generated_at: datetime) -> dict[str, Any]:
-    """``minxin report monthly``: overview, comparisons, scorecard ranking and breakdowns."""
+    """``minxin report monthly``: overview, comparisons, scorecard ranking and breakdowns. The
+    late counts of waiting orders are read once for all of them (``service.shared_late_counts``)."""
+    first, last = service.month_bounds(month)
+    since = date(first.year - 3, first.month, 1)  # the comparisons' three baseline years
+    with service.shared_late_counts(session, scope, as_of, first, last, since=since, dims=BREAKDOWNS):
+        return _monthly(session, scope, month, as_of=as_of, generated_at=generated_at)
+
+
+def _monthly(session: Session, scope: Scope, month: str, *, as_of: datetime, generated_at: datetime) -> dict[str, Any]:
     first, last = service.month_bounds(month)
     config, version, _text = service.current_config(session)
     labels = Labels(session)

@@ -34,6 +34,7 @@ from minxin.reports.models import (
     kpi_daily_hist,
     kpi_monthly,
     kpi_monthly_hist,
+    order_facts_waiting,
 )
 from minxin.units.models import Unit
 from minxin.workorders.models import Callback, OrderSequence, WorkOrder
@@ -57,6 +58,15 @@ def fact(session: Session, number: str) -> OrderFactRow | None:
 
 def add_fact(session: Session, row: OrderFactRow) -> None:
     session.add(row)
+
+
+def set_waiting(session: Session, values: Mapping[str, Any]) -> None:
+    """Keep the order's ``order_facts_waiting`` row in step with its fact row (``values``: the
+    fact row's columns): there while it is open, gone once replied to or closed."""
+    t = order_facts_waiting
+    session.execute(t.delete().where(t.c.number == values["number"]))
+    if values["replied_at"] is None and values["closed_at"] is None:
+        session.execute(t.insert().values({c.name: values[c.name] for c in t.columns}))
 
 
 def work_order(session: Session, order_id: int, *, for_update: bool = False) -> WorkOrder | None:

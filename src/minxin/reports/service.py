@@ -16,7 +16,8 @@ who see everything.
 from __future__ import annotations
 
 import calendar as pycalendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -30,8 +31,8 @@ from minxin.core.kpi import COUNTER_FIELDS, KpiPartial, ScorecardConfig, Scoreca
 from minxin.core.kpi.partials import DEFAULT_TZ
 from minxin.core.vocabulary import Role
 from minxin.errors import Forbidden, Invalid, NotFound
-from minxin.reports import queries, repository
-from minxin.reports.models import ScorecardConfigRow
+from minxin.reports import late, queries, repository
+from minxin.reports.models import CELL_KEY, ScorecardConfigRow
 
 READER_ROLES = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN, Role.DISPATCHER})
 GROUPS = ("unit", "category", "channel", "appeal_type", "region", "day", "month")
@@ -224,13 +225,31 @@ def summed(
         from_days(first, last)
     if as_of is not None:
         late_group = ["day"] if group_by == "month" else cell_group
-        for row in queries.late_counts(session, local_range(first, last), units, filters, late_group, as_of, TZ_NAME):
+        rows = late.lookup(session, first, last, units, filters, late_group, as_of)
+        if rows is None:
+            rows = queries.late_counts(session, local_range(first, last), units, filters, late_group, as_of, TZ_NAME)
+        for row in rows:
             key = _key(group_by, row[0]) if late_group else ()
             adjust = [0] * len(COUNTER_FIELDS)
             for name, value in zip(_LATE, row[len(late_group):], strict=True):
                 adjust[COUNTER_FIELDS.index(name)] = int(value or 0)
             acc.add(key, adjust)
     return acc.partials()
+
+
+@contextmanager
+def shared_late_counts(session: Session, scope: Scope, as_of: datetime, first: date, last: date, *,
+                       since: date, dims: Sequence[str]) -> Iterator[None]:
+    """Inside the block, ``summed`` takes the late counts of ``scope`` at ``as_of`` from one read:
+    totals, days and months anywhere in since..last, and ``dims`` over exactly first..last (see
+    ``late``). A page judging many figures at one instant wraps itself in this."""
+    if not set(dims) <= set(CELL_KEY) - {"day"}:
+        raise ValueError(f"late counts by {dims} are not supported")
+    rows = queries.late_counts_at_grains(session, local_range(since, last), local_range(first, last), dims, scope.units,
+                                         as_of, TZ_NAME)  # fmt: skip
+    memo = late.SharedLate.of(rows, units=scope.units, as_of=as_of, days=(since, last), dims_period=(first, last), dims=dims)
+    with late.installed(session, memo):
+        yield
 
 
 def total(session: Session, scope: Scope, first: date, last: date, **kw: Any) -> KpiPartial | None:
