@@ -313,9 +313,12 @@ def copy_waiting(session: Session, batch_id: int | None) -> None:
     cols = ", ".join(WAITING_COLUMNS)
     where = "source = 'import'" if batch_id is None else f"batch_id = {int(batch_id)}"
     hint = "" if is_postgres(session) else " INDEXED BY ix_order_facts_open"
-    session.connection().exec_driver_sql(
-        f"INSERT INTO order_facts_waiting ({cols}) SELECT {cols} FROM order_facts{hint} WHERE {OPEN_SQL} AND {where}"
-    )
+    conn = session.connection()
+    if is_postgres(session):  # statistics predate the load (ANALYZE comes last): no full scan
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    conn.exec_driver_sql(f"INSERT INTO order_facts_waiting ({cols}) SELECT {cols} FROM order_facts{hint} WHERE {OPEN_SQL} AND {where}")
+    if is_postgres(session):
+        conn.exec_driver_sql("RESET enable_seqscan")
 
 
 def analyze(session: Session) -> None:
