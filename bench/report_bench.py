@@ -352,7 +352,7 @@ def dashboard_latency(state: Any, users: dict[str, tuple[int, int]], repeat: int
         ("by unit, every KPI", "/api/v1/stats/kpis", month | {"group_by": "unit"}),
         ("by day", "/api/v1/stats/kpis", month | {"group_by": "day", "kpis": light}),
         ("scorecard", "/api/v1/stats/scorecard", {"month": MONTH}),
-        ("partial month by channel (cells)", "/api/v1/stats/kpis", {"from": "2026-10-08", "to": "2026-10-21", "group_by": "channel"}),
+        ("partial month by channel (10-08…10-21)", "/api/v1/stats/kpis", {"from": "2026-10-08", "to": "2026-10-21", "group_by": "channel"}),
         ("dashboard page (HTML)", "/dashboard", {"month": MONTH}),
     ]
     out: dict[str, Any] = {"calls": {}}
