@@ -7,6 +7,7 @@ and then fail to upgrade to a write lock ("database is locked") instead of waiti
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def normalise_url(url: str) -> str:
@@ -65,6 +71,41 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+class _WriterFileLock:
+    """An exclusive ``flock`` on ``<database>-writer.lock``, taken around each SQLite write unit of
+    work (under the process's writer lock, so one thread per process asks at a time).
+
+    Why: with several server processes on one SQLite file (``uvicorn --workers N``), a writer
+    that finds the database locked sleeps in SQLite's busy handler (1, 2, 5 … 100 ms) and often
+    wakes after the lock was free and taken again: the file sat idle between writes and the p99
+    of intake was 4.5 s at 32 clients with two processes against 1.1 s with one. A blocking
+    ``flock`` wakes the next writer as soon as the lock is released. Re-entrant per thread (a unit
+    of work inside another only counts); a no-op where ``fcntl`` is missing (Windows)."""
+
+    def __init__(self, database: str | None) -> None:
+        self.path = f"{database}-writer.lock" if database and fcntl is not None else None
+        self._fd: int | None = None
+        self._depth = threading.local()
+
+    def acquire(self) -> bool:
+        """Take the lock; True if this call took it (the outermost unit of work of the thread)."""
+        if self.path is None:
+            return False
+        depth = getattr(self._depth, "n", 0)
+        self._depth.n = depth + 1
+        if depth:
+            return False
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        self._depth.n = 0
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
     """An engine plus two session factories: read (deferred) and write (immediate on SQLite)."""
 
@@ -78,6 +119,8 @@ class Database:
         #: SQLite allows one writer at a time; writers of this process queue here, in order,
         #: instead of spinning in SQLite's sleep-and-retry busy handler (long, unfair tails)
         self._writer = threading.RLock() if self.is_sqlite else None
+        #: ... and the processes sharing the file queue on an advisory lock beside it
+        self._writer_file = _WriterFileLock(self.engine.url.database) if self.is_sqlite else None
 
     def session(self, *, write: bool = False) -> Session:
         return (self._write if write else self._read)()
@@ -87,6 +130,7 @@ class Database:
         """A write transaction: commits once on success, rolls back on any exception."""
         if self._writer is not None:
             self._writer.acquire()
+        outermost = self._writer_file is not None and self._writer_file.acquire()
         session = self.session(write=True)
         try:
             yield session
@@ -96,6 +140,8 @@ class Database:
             raise
         finally:
             session.close()
+            if outermost:
+                self._writer_file.release()  # type: ignore[union-attr]
             if self._writer is not None:
                 self._writer.release()
 
