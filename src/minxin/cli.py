@@ -73,6 +73,10 @@ def _seed_demo(state, password: str, orders: int = 300) -> bool:  # type: ignore
                 settings=state.order_settings,
                 orders=orders,
             )
+    from minxin.jobs.registry import JOBS, run_once
+
+    if "risk.drain" in JOBS:  # tag the demo orders now rather than when a server starts
+        run_once(state, "risk.drain")
     _print_users(users, password)
     return True
 

@@ -18,7 +18,7 @@ from minxin.config import Settings, get_settings
 from minxin.core.clock import Clock, SystemClock
 from minxin.db.migrate import upgrade
 from minxin.db.session import Database
-from minxin.jobs.registry import Runner
+from minxin.jobs.registry import Runner, start_services
 from minxin.sla import live as sla_live
 from minxin.sla import policy_service as sla_policy_service
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = Runner(state) if state.settings.worker_enabled else None
+        stop_services = start_services(state)
         if runner:
             runner.start()
         try:
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         finally:
             if runner:
                 runner.stop()
+            stop_services()
 
     app = FastAPI(title="minxin 民心", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.minxin = state

@@ -12,7 +12,7 @@ import pytest
 
 from minxin.api.state import AppState
 from minxin.core.clock import FixedClock, SystemClock
-from minxin.risk import tasks
+from minxin.risk import queue, tasks
 from minxin.sla import live
 from tests.helpers import APPEAL
 
@@ -32,6 +32,23 @@ def _live_clock(clock: FixedClock) -> Iterator[None]:
     live.use_clock(SystemClock())
 
 
+_state: list[AppState] = []
+
+
+@pytest.fixture(autouse=True)
+def _risk_state(state: AppState) -> Iterator[None]:
+    """The running app's state, for :func:`register` to wait for tagging (which runs after commit)."""
+    _state.append(state)
+    yield
+    _state.remove(state)
+
+
+def tagged() -> None:
+    """Wait until every registered order is tagged (the drainer runs after the intake commits)."""
+    for state in _state:
+        queue.settle(state.db)
+
+
 @pytest.fixture
 def scan(state: AppState) -> Callable[[], dict[str, Any]]:
     return lambda: tasks.scan(state)
@@ -42,7 +59,10 @@ def register(client: httpx.Client, clock: FixedClock, *, step: timedelta = timed
     clock.advance(step)
     response = client.post("/api/v1/orders", json=APPEAL | overrides)
     assert response.status_code == 201, response.text
-    return dict(response.json())
+    tagged()
+    detail = client.get(f"/api/v1/orders/{response.json()['number']}")
+    assert detail.status_code == 200, detail.text
+    return dict(detail.json())
 
 
 def alerts_of(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import httpx
 
 from minxin.core.clock import FixedClock
 from tests.helpers import act
-from tests.risk.conftest import register
+from tests.risk.conftest import register, tagged
 
 
 def labels(order: dict) -> dict[str, dict]:
@@ -110,6 +110,7 @@ def test_parallel_intakes_of_one_caller_count_every_order(as_user: Callable[[str
         for t in threads:
             t.join(timeout=120)
         assert statuses == [201] * 8, (round_, statuses)
+        tagged()
         subject = as_user("supervisor").get(f"/api/v1/risk/subjects/caller/{phone}").json()
         assert subject["order_count"] == 8 and len(subject["orders"]) == 8
     company = as_user("supervisor").get("/api/v1/risk/subjects/enterprise/沈阳甲乙科技有限公司").json()

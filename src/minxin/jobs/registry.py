@@ -4,6 +4,9 @@ Jobs are declared next to their domain with ``@job("sla.scan", every=30)`` and m
 idempotent and safe to run in several processes at once (they rely on unique constraints and
 row locks, not on being alone). The runner is a daemon thread in ``minxin serve``, or the
 foreground loop of ``minxin worker``; ``minxin jobs run NAME`` runs one once.
+
+Services (``@service``) are different: threads that every application process runs, even with
+``--no-jobs``, because requests of that process feed them (the risk tag queue's drainer).
 """
 
 from __future__ import annotations
@@ -32,6 +35,33 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+
+#: background services every application process runs (jobs or not): name → start(state),
+#: which returns the function that stops it
+Starter = Callable[["AppState"], Callable[[], None]]
+SERVICES: dict[str, Starter] = {}
+
+
+def service(name: str) -> Callable[[Starter], Starter]:
+    def register(fn: Starter) -> Starter:
+        SERVICES[name] = fn
+        return fn
+
+    return register
+
+
+def start_services(state: AppState) -> Callable[[], None]:
+    """Start every registered service; returns one function that stops them all."""
+    stops = [start(state) for start in SERVICES.values()]
+
+    def stop_all() -> None:
+        for stop in reversed(stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping a background service failed")
+
+    return stop_all
 
 
 def job(name: str, *, every: float, description: str = "") -> Callable[[JobFn], JobFn]:

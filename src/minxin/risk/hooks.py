@@ -1,7 +1,7 @@
 """Plugging risk tagging into work orders (imported via ``wiring.PLUGIN_MODULES``).
 
-* ``after_register``: tag the new order, link and score its subjects, re-tag its open relatives
-  (:func:`minxin.risk.tagger.tag_new_order`), in the intake's own transaction.
+* ``after_register``: queue the new order for tagging (:mod:`minxin.risk.queue`): the drainer links
+  and scores its subjects, tags it and re-tags its open relatives right after the intake commits.
 * ``after_transition`` on ``reopen`` / ``return`` / ``callback``: the order's own counts changed;
   re-tag it (:func:`minxin.risk.tagger.retag_after_transition`).
 * Presenter sections: ``risk`` on the order detail, a compact ``risk`` field on every list row
@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from minxin.risk import presenter, tagger
+from minxin.risk import presenter, queue, tagger
 from minxin.risk import tasks as _tasks  # noqa: F401  (registers the risk.scan job)
 from minxin.workorders import hooks, presenters
 from minxin.workorders.hooks import HookContext
 
 
 def after_register(ctx: HookContext) -> None:
-    tagger.tag_new_order(ctx.session, ctx.order, now=ctx.now)
+    queue.enqueue(ctx.session, ctx.order.id, ctx.now)
 
 
 def after_transition(ctx: HookContext) -> None:

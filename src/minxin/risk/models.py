@@ -16,6 +16,9 @@ Invariants:
   pushed → acknowledged → intervening → closed only through ``minxin.risk.alerts``; ``version``
   is a version counter so concurrent actions conflict (409) instead of overwriting.
 - ``risk_alert_actions`` is append-only (database triggers refuse UPDATE/DELETE).
+- ``risk_tag_queue`` holds the orders registered but not tagged yet (one row per order, written in
+  the intake's transaction, deleted in the transaction that tags the order): tagging runs after
+  commit (:mod:`minxin.risk.queue`), and a crash between the two only delays it.
 - ``risk_scan_leases`` holds one row per scanner name: ``owner`` + ``expires_at`` are claimed with
   one conditional UPDATE (the lease); ``watermark`` is the ``now`` of the last committed scan.
 """
@@ -75,6 +78,15 @@ class OrderRiskProfile(Base):
     tagged_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
     __table_args__ = (Index("ix_risk_order_profiles_region_created", "region", "created_at"),)
+
+
+class TagQueueEntry(Base):
+    """An order waiting to be tagged (see :mod:`minxin.risk.queue`)."""
+
+    __tablename__ = "risk_tag_queue"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class OrderRiskTag(Base):

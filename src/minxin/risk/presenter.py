@@ -99,19 +99,30 @@ def tag_dicts(tags: list[Any], names: dict[str, tuple[str, str]], tz: ZoneInfo) 
 
 
 def detail_section(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInfo) -> dict[str, Any]:
-    """``risk`` on the order detail: tags with evidence, subjects, alerts holding the order."""
+    """``risk`` on the order detail: tags with evidence, subjects, alerts holding the order.
+
+    ``state`` is ``tagged``, ``queued`` (registered moments ago: the drainer tags it right after
+    the intake commits, :mod:`minxin.risk.queue`) or ``untagged`` (before risk was installed; the
+    scan backfills it). Tags and subject links are written with the profile, so an order without
+    one has neither and they are not queried."""
     now = _now()
     profile = repository.profile(session, order.id)
-    names = label_names(session)
     alerts = alert_repo.alerts_of_order(session, order.id)
     units = alert_repo.units_by_ids(session, [a.unit_id for a in alerts])
+    if profile is None:
+        state, tags, subjects = ("queued" if repository.in_queue(session, order.id) else "untagged"), [], []
+    else:
+        state = "tagged"
+        tags = tag_dicts(repository.active_tags(session, [order.id]), label_names(session), tz)
+        subjects = [subject_dict(s, tz, now) for _, s in repository.subjects_of_orders(session, [order.id])]
     return {
+        "state": state,
         "region": profile.region if profile else None,
         "region_name": region_name(profile.region) if profile else None,
         "max_severity": profile.max_severity if profile else 0,
         "tagged_at": iso(profile.tagged_at, tz) if profile else None,
-        "tags": tag_dicts(repository.active_tags(session, [order.id]), names, tz),
-        "subjects": [subject_dict(s, tz, now) for _, s in repository.subjects_of_orders(session, [order.id])],
+        "tags": tags,
+        "subjects": subjects,
         "alerts": [
             {"id": a.id, "detector": a.detector, "label": a.label_code, "state": a.state, "state_zh": STATE_ZH[a.state],
              "severity": a.severity, "unit": units[a.unit_id].code if a.unit_id in units else None,

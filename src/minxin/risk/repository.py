@@ -11,12 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from minxin.risk.models import OrderRiskProfile, OrderRiskTag, RiskSubject, SubjectLink, TaxonomyVersion
+from minxin.risk.models import (
+    OrderRiskProfile,
+    OrderRiskTag,
+    RiskSubject,
+    SubjectLink,
+    TagQueueEntry,
+    TaxonomyVersion,
+)
 from minxin.units.models import Unit
 from minxin.workorders.models import Callback, WorkOrder
 
@@ -293,3 +300,58 @@ def top_subjects(session: Session, limit: int = 20, kinds: Sequence[str] = ()) -
     if kinds:
         stmt = stmt.where(RiskSubject.kind.in_(list(kinds)))
     return list(session.scalars(stmt.order_by(RiskSubject.score.desc(), RiskSubject.id).limit(limit)))
+
+
+# ------------------------------------------------------------------------------ the tag queue
+#: the PostgreSQL advisory lock that lets one drainer at a time tag (any constant unique to us)
+DRAIN_LOCK = 0x6D78_7269  # "mxri"
+
+
+def enqueue(session: Session, order_id: int, at: datetime) -> None:
+    session.execute(insert(TagQueueEntry), [{"order_id": order_id, "queued_at": at}])
+
+
+def try_drain_lock(session: Session) -> bool:
+    """Take the transaction-scoped drain lock (PostgreSQL); SQLite's single writer already is one."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": DRAIN_LOCK}))
+
+
+def claim_queued(session: Session, limit: int) -> list[WorkOrder]:
+    """The oldest queued orders (by id, i.e. registration order), their queue rows locked."""
+    ids = list(session.scalars(
+        select(TagQueueEntry.order_id).order_by(TagQueueEntry.order_id).limit(limit).with_for_update(skip_locked=True)
+    ))
+    if not ids:
+        return []
+    return list(session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)).order_by(WorkOrder.id)))
+
+
+def is_queued(session: Session, order_id: int) -> bool:
+    """Whether the order still waits to be tagged; locks its queue row (PostgreSQL) so a drainer
+    tagging it right now finishes first and this answers False afterwards."""
+    stmt = select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == order_id).with_for_update()
+    return session.scalar(stmt) is not None
+
+
+def in_queue(session: Session, order_id: int) -> bool:
+    """Whether the order waits to be tagged (a plain read, for presenters)."""
+    return session.scalar(select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == order_id)) is not None
+
+
+def dequeue(session: Session, order_ids: Sequence[int]) -> None:
+    if order_ids:
+        session.execute(delete(TagQueueEntry).where(TagQueueEntry.order_id.in_(list(order_ids))))
+
+
+def queue_length(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(TagQueueEntry)) or 0)
+
+
+def profiled(session: Session, order_ids: Sequence[int]) -> set[int]:
+    """Which of these orders already have a profile (were tagged)."""
+    if not order_ids:
+        return set()
+    stmt = select(OrderRiskProfile.order_id).where(OrderRiskProfile.order_id.in_(list(order_ids)))
+    return {int(i) for i in session.scalars(stmt)}

@@ -16,7 +16,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from minxin.categories.models import Category
-from minxin.risk.models import OrderRiskProfile
+from minxin.risk.models import OrderRiskProfile, TagQueueEntry
 from minxin.workorders.models import OrderEvent, WorkOrder
 
 #: order actions that are steps of a handling loop (OverdueChainDetector)
@@ -151,7 +151,8 @@ def untagged_since(session: Session, since: datetime, limit: int) -> list[WorkOr
     stmt = (
         select(WorkOrder)
         .outerjoin(OrderRiskProfile, OrderRiskProfile.order_id == WorkOrder.id)
-        .where(WorkOrder.created_at >= since, OrderRiskProfile.order_id.is_(None))
+        .where(WorkOrder.created_at >= since, OrderRiskProfile.order_id.is_(None),
+               ~select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == WorkOrder.id).exists())
         .order_by(WorkOrder.created_at, WorkOrder.id)
         .limit(limit)
     )

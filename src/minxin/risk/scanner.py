@@ -45,7 +45,7 @@ from minxin.core.risk.spike import SpikeDetector
 from minxin.core.risk.taxonomy import Taxonomy
 from minxin.db.session import Database
 from minxin.risk import alert_repository as alert_repo
-from minxin.risk import alerts, tagger, taxonomy_service
+from minxin.risk import alerts, queue, tagger, taxonomy_service
 from minxin.risk import repository as risk_repo
 from minxin.risk import scan_repository as feed_repo
 from minxin.workorders import repository as orders_repository
@@ -155,6 +155,7 @@ class Scanner:
                 raise
 
     def _locked_run(self, now: datetime, since: datetime | None) -> dict[str, Any]:
+        queue.drain(self.db)  # the detectors read tags: none of the orders fed may be untagged
         backfilled = self._backfill(now)
         with self.db.reading() as session:
             lease = alert_repo.lease(session, LEASE_NAME)
@@ -200,6 +201,8 @@ class Scanner:
     def _backfill(self, now: datetime) -> int:
         """Tag a batch of orders risk has not seen (registered before it was installed)."""
         with self.db.unit_of_work() as session:
+            if not risk_repo.try_drain_lock(session):  # a drainer is tagging: next scan
+                return 0
             orders = feed_repo.untagged_since(session, now - BACKFILL_WINDOW, BACKFILL_BATCH)
             for order in orders:
                 tagger.tag_new_order(session, order, now=order.created_at)

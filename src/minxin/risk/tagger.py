@@ -1,20 +1,23 @@
-"""Tagging orders inside the intake transaction, and re-tagging their relatives.
+"""Tagging orders after registration, and re-tagging their relatives.
 
-At registration (:func:`tag_new_order`): resolve the order's region, derive its subject keys
-(caller, normalised address, enterprises named in the text), link them, count history per
-subject from the links (one indexed query for all subjects), count similar orders nearby in the
-last hour, run the pure matcher (:func:`minxin.core.risk.tagging.tag`) and store the tags with
-their evidence; every new tag adds its weight to the order's subjects. Then the subjects' recent
-*open* orders are re-tagged with the fresh counts (bounded: at most ``MAX_RETAG`` orders, all
-loaded in one query), so the second and third calls of a caller make the first one a repeat too.
+Registration only queues the order (:mod:`minxin.risk.queue`); the drainer tags queued orders in
+batches (:func:`tag_batch`). For each order: resolve its region, derive its subject keys (caller,
+normalised address, enterprises named in the text), link them, count history per subject from
+the links (one indexed query for all subjects), count similar orders nearby in the last hour,
+run the pure matcher (:func:`minxin.core.risk.tagging.tag`) and store the tags with their
+evidence; every new tag adds its weight to the order's subjects. Then the subjects' recent
+*open* orders are re-tagged with the fresh counts, once per batch (bounded: at most
+``MAX_RETAG`` relatives per new order, all loaded in one query), so the second and third calls of
+a caller make the first one a repeat too.
 
 After a ``reopen``/``return``/dissatisfied ``callback`` (:func:`retag_after_transition`) only the
-order's own lifetime counts change; it is re-tagged from its stored profile.
+order's own lifetime counts change; it is re-tagged from its stored profile (unless it is still
+queued: then the drainer reads the new counts when it tags it).
 
-Cost per intake: about seven indexed statements (three more when relatives exist), every write an
-``executemany`` planned in memory first (:class:`_Writes`), plus the matcher; no table scans. Invariants:
-never commits; one profile row per order; a subject's score only grows by tags *added* (a tag
-that merely gains evidence adds nothing), so re-tagging never double-counts.
+Cost per order: about seven indexed statements, every write an ``executemany`` planned in memory
+first (:class:`Writes`), plus the matcher; no table scans. Invariants: never commits; one profile
+row per order; a subject's score only grows by tags *added* (a tag that merely gains evidence adds
+nothing), so re-tagging never double-counts.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -33,15 +35,17 @@ from sqlalchemy.orm import Session
 from minxin.core.address import AddressResolver
 from minxin.core.pii import mask_phone
 from minxin.core.risk.cluster import shingles
-from minxin.core.risk.subjects import SubjectRisk, accumulate, risk_level, subject_keys, subject_kind
+from minxin.core.risk.subjects import subject_keys, subject_kind
 from minxin.core.risk.tagging import CompiledTaxonomy, OrderSnapshot, RiskTag, TaggingContext, tag
 from minxin.core.risk.taxonomy import CountCondition
 from minxin.risk import repository, taxonomy_service
 from minxin.risk.repository import SubjectState, TagRow
+from minxin.risk.writes import Writes
 from minxin.workorders.models import WorkOrder
 
 __all__ = [
-    "FINAL_STATUSES", "KIND_NAMES", "region_of", "retag_after_transition", "retag_order", "subject_ref", "tag_new_order",
+    "FINAL_STATUSES", "KIND_NAMES", "region_of", "retag_after_transition", "retag_order", "subject_ref", "tag_batch",
+    "tag_new_order",
 ]
 
 #: core key prefix → the kind stored and shown (caller / address / enterprise)
@@ -154,6 +158,12 @@ def _lifetime_counts(compiled: CompiledTaxonomy, order: WorkOrder, *, unsatisfie
     return {k: values[c.metric] for k, c in compiled.taxonomy.count_keys().items() if c.metric in values}
 
 
+@lru_cache(maxsize=8192)
+def _shingles(text: str) -> frozenset[str]:
+    """Memoised: a region's recent orders are compared with every new order of the region."""
+    return shingles(text)
+
+
 def _similar_nearby(session: Session, compiled: CompiledTaxonomy, order: WorkOrder, region: str, category: str,
                     now: datetime) -> tuple[dict[str, int], dict[str, list[str]]]:
     """``similar_nearby@…`` (this order included): orders of the region in the window with the same
@@ -162,10 +172,10 @@ def _similar_nearby(session: Session, compiled: CompiledTaxonomy, order: WorkOrd
     if not conds or not region:
         return {}, {}
     widest = max(c.window or timedelta(hours=1) for c in conds.values())
-    mine = shingles(_text(order))  # once, not once per candidate
+    mine = _shingles(_text(order))
 
     def similar_text(other: str) -> bool:
-        theirs = shingles(other)
+        theirs = _shingles(other)
         return bool(mine and theirs) and len(mine & theirs) >= SIMILAR_TEXT * len(mine | theirs)
 
     similar = [
@@ -179,63 +189,6 @@ def _similar_nearby(session: Session, compiled: CompiledTaxonomy, order: WorkOrd
         numbers = [n for at, n in similar if at >= since]
         counts[key], related[key] = 1 + len(numbers), numbers[:50]
     return counts, related
-
-
-# ------------------------------------------------------------------------------------ storing
-@dataclass
-class _Writes:
-    """Everything one tagging pass writes, flushed at the end as a few executemany statements
-    (per-row statements are what made re-tagging relatives slow)."""
-
-    now: datetime
-    content_hash: str
-    tag_inserts: list[dict[str, Any]] = field(default_factory=list)
-    tag_updates: list[dict[str, Any]] = field(default_factory=list)
-    profile_updates: list[dict[str, Any]] = field(default_factory=list)
-    scored: dict[int, SubjectState] = field(default_factory=dict)
-
-    def tags(self, order_id: int, tags: Sequence[RiskTag], existing: dict[str, TagRow]) -> tuple[list[RiskTag], bool]:
-        """Plan the order's tag rows to match ``tags``. Returns the tags that are new or revived
-        (they add to the subjects' scores) and whether any row changes."""
-        added: list[RiskTag] = []
-        before = len(self.tag_inserts) + len(self.tag_updates)
-        for t in tags:
-            evidence = t.evidence.as_dict()
-            row = existing.get(t.label_code)
-            values = {"severity": t.severity, "role": t.role, "category_code": t.category_code, "evidence": evidence,
-                      "taxonomy_hash": self.content_hash, "updated_at": self.now}
-            if row is None:
-                self.tag_inserts.append({"order_id": order_id, "label_code": t.label_code, "tagged_at": self.now, **values})
-                added.append(t)
-            elif row.removed_at is not None:
-                self.tag_updates.append({"id": row.id, "removed_at": None, "tagged_at": self.now, **values})
-                added.append(t)
-            elif row.evidence != evidence or row.severity != t.severity:
-                self.tag_updates.append({"id": row.id, **values})
-        fired = {t.label_code for t in tags}
-        self.tag_updates.extend({"id": row.id, "removed_at": self.now, "updated_at": self.now}
-                                for label, row in existing.items() if label not in fired and row.removed_at is None)
-        return added, len(self.tag_inserts) + len(self.tag_updates) > before
-
-    def accumulate(self, subjects: Iterable[SubjectState], added: Sequence[RiskTag]) -> None:
-        """Fold the weights of newly added tags into the (locked) subjects' decayed scores."""
-        if not added:
-            return
-        for subject in subjects:
-            state = SubjectRisk(subject.key, subject.score, subject.score_at)
-            for t in added:
-                state = accumulate(state, subject.key, t.severity, self.now)
-            subject.score, subject.score_at = state.score, state.as_of
-            self.scored[subject.id] = subject
-
-    def flush(self, session: Session) -> None:
-        repository.insert_tags(session, self.tag_inserts)
-        repository.update_tags(session, self.tag_updates)
-        repository.update_profiles(session, self.profile_updates)
-        repository.update_scores(session, [
-            {"id": s.id, "score": s.score, "score_at": s.score_at, "level": risk_level(s.score)}
-            for s in self.scored.values()
-        ])
 
 
 def _link_subjects(session: Session, order: WorkOrder, keys: Sequence[str], now: datetime) -> list[SubjectState]:
@@ -253,32 +206,70 @@ def _link_subjects(session: Session, order: WorkOrder, keys: Sequence[str], now:
     return subjects
 
 
-def _links(session: Session, subjects: Sequence[SubjectState], since: datetime) -> Links:
+def _links(session: Session, subjects: Sequence[SubjectState], since: datetime, *, limit: int = 500) -> Links:
     by_id = {s.id: s.key for s in subjects}
     out: Links = defaultdict(list)
-    for subject_id, order_id, at, number, status in repository.recent_links(session, list(by_id), since):
+    for subject_id, order_id, at, number, status in repository.recent_links(session, list(by_id), since, limit):
         out[by_id[subject_id]].append((at, number, order_id, status))
     return out
 
 
 # ---------------------------------------------------------------------------------- use cases
 def tag_new_order(session: Session, order: WorkOrder, *, now: datetime) -> list[RiskTag]:
-    """Tag a just-registered order (see the module doc); returns its tags."""
+    """Tag one order that has no profile yet, and re-tag its open relatives; returns its tags."""
+    return tag_batch(session, [order], now=now)[order.id]
+
+
+def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -> dict[int, list[RiskTag]]:
+    """Tag orders that have no profile yet (in id order), then re-tag their open relatives **once
+    for the whole batch** with counts that include every order of it (see the module doc).
+
+    Sequentially tagging N orders of one busy estate re-tags the same 20 relatives N times; here
+    they are re-tagged once, which is what makes the queued, batched path cheaper than inline.
+    """
     compiled, _ = taxonomy_service.active(session)
+    windows = _subject_windows(compiled)
+    out: dict[int, list[RiskTag]] = {}
+    latest: dict[int, SubjectState] = {}  # subject id → its state after the last flush
+    own: dict[int, list[str]] = {}
+    for order in sorted(orders, key=lambda o: o.id):
+        tags, subjects = _tag_fresh(session, compiled, windows, order, now)
+        out[order.id] = tags
+        own[order.id] = [s.key for s in subjects]
+        latest.update((s.id, s) for s in subjects)
+    if latest:
+        states = list(latest.values())
+        links = _links(session, states, now - _horizon(windows), limit=500 * max(1, len(orders)))
+        writes = Writes(now, compiled.taxonomy.content_hash)
+        ids: dict[int, None] = {}
+        for order_id, keys in own.items():
+            ids.update(dict.fromkeys(_relatives(order_id, keys, links)))
+        _retag_relatives(session, compiled, list(ids), states, links, windows, writes)
+        writes.flush(session)
+    return out
+
+
+def _tag_fresh(session: Session, compiled: CompiledTaxonomy, windows: dict[str, list[tuple[str, CountCondition]]],
+               order: WorkOrder, now: datetime) -> tuple[list[RiskTag], list[SubjectState]]:
+    """Link and tag one order from the counts as of now; writes flushed. Its relatives are not
+    re-tagged here (:func:`tag_batch` does that once per batch)."""
     content_hash = compiled.taxonomy.content_hash
     category = order.category.code if order.category else ""
     region = region_of(session, order)
     keys = [k[:500] for k in subject_keys(order.citizen_phone, order.address, _text(order))]
     subjects = _link_subjects(session, order, keys, now)
-    windows = _subject_windows(compiled)
     links = _links(session, subjects, now - _horizon(windows))
     counts, related = _subject_counts(windows, keys, links, now)
     near_counts, near_related = _similar_nearby(session, compiled, order, region, category, now)
-    counts |= near_counts | _lifetime_counts(compiled, order, unsatisfied=0, overdue=0)
+    metrics = {c.metric for c in compiled.taxonomy.count_keys().values()}
+    # tagging is queued: an order can already have had a callback when its turn comes
+    acted = order.event_count > 1 and "unsatisfied" in metrics
+    unsatisfied = repository.dissatisfied_callbacks(session, order.id) if acted else 0
+    counts |= near_counts | _lifetime_counts(compiled, order, unsatisfied=unsatisfied, overdue=0)
     related |= near_related
     snapshot = OrderSnapshot(order.number, _text(order), category, order.appeal_type)
     tags = tag(snapshot, compiled, TaggingContext(counts=counts, related_order_ids=related))
-    writes = _Writes(now, content_hash)
+    writes = Writes(now, content_hash)
     added, _ = writes.tags(order.id, tags, {})
     repository.insert_profile(session, {
         "order_id": order.id, "region": region, "category_code": category, "created_at": order.created_at,
@@ -286,20 +277,23 @@ def tag_new_order(session: Session, order: WorkOrder, *, now: datetime) -> list[
         "max_severity": max((t.severity for t in tags), default=0), "taxonomy_hash": content_hash, "tagged_at": now,
     })
     writes.accumulate(subjects, added)
-    _retag_relatives(session, compiled, order.id, subjects, links, windows, writes)
     writes.flush(session)
-    return tags
+    return tags, subjects
 
 
-def _retag_relatives(session: Session, compiled: CompiledTaxonomy, order_id: int, subjects: Sequence[SubjectState],
-                     links: Links, windows: dict[str, list[tuple[str, CountCondition]]], writes: _Writes) -> None:
-    """Re-tag the newest ``MAX_RETAG`` open orders sharing a subject with ``order_id``."""
+def _relatives(order_id: int, keys: Sequence[str], links: Links) -> list[int]:
+    """The newest ``MAX_RETAG`` open orders sharing one of ``keys`` with ``order_id``."""
     candidates = sorted(
-        {(at, oid) for rows in links.values() for at, _, oid, status in rows
+        {(at, oid) for key in keys for at, _, oid, status in links.get(key, ())
          if oid != order_id and status not in FINAL_STATUSES},
         reverse=True,
     )
-    ids = list(dict.fromkeys(oid for _, oid in candidates))[:MAX_RETAG]
+    return list(dict.fromkeys(oid for _, oid in candidates))[:MAX_RETAG]
+
+
+def _retag_relatives(session: Session, compiled: CompiledTaxonomy, ids: Sequence[int], subjects: Sequence[SubjectState],
+                     links: Links, windows: dict[str, list[tuple[str, CountCondition]]], writes: Writes) -> None:
+    """Re-tag the orders ``ids`` with fresh counts of the (locked) ``subjects`` from ``links``."""
     if not ids:
         return
     by_key = {s.key: s for s in subjects}
@@ -328,7 +322,10 @@ def _retag_relatives(session: Session, compiled: CompiledTaxonomy, order_id: int
 
 
 def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: int | None = None) -> list[RiskTag]:
-    """Re-tag one order after its own history changed (reopen, return, callback, overdue)."""
+    """Re-tag one order after its own history changed (reopen, return, callback, overdue). An order
+    still in the tag queue is left to the drainer, which reads its counts when its turn comes."""
+    if repository.is_queued(session, order.id):
+        return []
     rows = repository.profile_rows(session, [order.id])
     if not rows:
         return tag_new_order(session, order, now=now)
@@ -346,7 +343,7 @@ def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: i
     snapshot = OrderSnapshot(order.number, _text(order), prof.category_code, order.appeal_type)
     tags = tag(snapshot, compiled, TaggingContext(counts=counts, related_order_ids=prof.related))
     existing = {t.label_code: t for t in repository.tag_rows(session, [order.id])}
-    writes = _Writes(now, compiled.taxonomy.content_hash)
+    writes = Writes(now, compiled.taxonomy.content_hash)
     added, _ = writes.tags(order.id, tags, existing)
     writes.profile_updates.append({
         "order_id": order.id, "counts": counts, "tagged_at": now, "taxonomy_hash": compiled.taxonomy.content_hash,

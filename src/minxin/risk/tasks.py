@@ -1,12 +1,15 @@
-"""Background job ``risk.scan`` (every 60 s inside ``minxin serve``, in ``minxin worker``, once via
+"""Background jobs ``risk.drain`` (tag queued orders: the safety net behind each process's drainer,
+:mod:`minxin.risk.queue`) and ``risk.scan`` (every 60 s inside ``minxin serve``, in ``minxin worker``, once via
 ``minxin risk scan`` or ``minxin jobs run risk.scan``). Safe in any number of processes at once:
 only the holder of the DB lease scans (see :mod:`minxin.risk.scanner`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from minxin.jobs.registry import job
+from minxin.jobs.registry import job, service
+from minxin.risk import queue
 from minxin.risk.scanner import scanner_for
 
 if TYPE_CHECKING:
@@ -23,3 +26,15 @@ def scan_job(state: AppState) -> dict[str, Any] | None:
     """Reports only when an alert was created or grew."""
     result = scan(state)
     return result if result.get("created") or result.get("attached_orders") else None
+
+
+@job("risk.drain", every=10, description="Tag registered orders still in the risk tag queue")
+def drain_job(state: AppState) -> dict[str, Any] | None:
+    tagged = queue.drain(state.db)
+    return {"tagged": tagged} if tagged else None
+
+
+@service("risk.drainer")
+def start_drainer(state: AppState) -> Callable[[], None]:
+    """Every application process tags its own registrations right after they commit."""
+    return queue.start(state.db)

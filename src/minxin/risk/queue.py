@@ -1,0 +1,209 @@
+"""The tag queue: registration queues an order, a drainer tags it right after commit.
+
+Why: tagging re-tags up to 20 open relatives of the new order's caller and address and compares
+its text with the region's recent orders. Inside the intake transaction that was a third of a
+registration's CPU, and it held the per-day number lock (and SQLite's single write lock) while it
+ran, so every other intake queued behind it. Now:
+
+* registration writes one ``risk_tag_queue`` row in its own transaction (:func:`enqueue`);
+* after that commit, this process's :class:`Drainer` thread wakes, gathers for
+  ``GATHER_SECONDS`` and tags queued orders in batches of ``BATCH`` (``SQLITE_BATCH``) (:func:`minxin.risk.tagger.tag_batch`, one transaction per batch: a busy
+  estate's relatives are re-tagged once per batch, not once per new order);
+* the ``risk.drain`` job (``minxin worker``, ``serve``) and ``risk.scan`` drain too, so rows that
+  another process left behind (a crash, a CLI registration) are tagged within seconds.
+
+Invariants:
+* an order is tagged once from the queue: its row is deleted in the transaction that writes its
+  profile, and an order that already has a profile is only dequeued;
+* one drainer at a time per database (a PostgreSQL advisory lock; SQLite's single writer), so
+  batches never lock subjects against each other;
+* each order is tagged as of its own registration time (``created_at``), as it was inline, so the
+  tags do not depend on how long it waited;
+* a batch that fails is retried one order at a time; an order that fails alone is logged and
+  dropped from the queue (the scan's backfill retries it), so one bad order cannot stop the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from minxin.risk import repository, tagger
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from minxin.db.session import Database
+
+log = logging.getLogger("minxin.risk")
+
+#: orders per drain transaction: big enough to share relatives; on SQLite small enough that the
+#: single write lock, which intakes wait for, is not held long (≈ 5 ms per order)
+BATCH = 32
+SQLITE_BATCH = 4
+#: a drainer also looks at the queue this often without being woken (other processes' rows)
+POLL_SECONDS = 2.0
+#: after being woken, wait this long before draining, so that a busy moment's registrations are
+#: tagged in one batch: tags appear about this much later, at a fraction of the CPU
+GATHER_SECONDS = 0.2
+_KICK = "minxin.risk.kick"
+
+
+def enqueue(session: Session, order_id: int, now: datetime) -> None:
+    """Queue a just-registered order; the drainer of this process is woken after commit."""
+    repository.enqueue(session, order_id, now)
+    session.info[_KICK] = str(session.get_bind().url)
+
+
+def batch_size(db: Database) -> int:
+    return SQLITE_BATCH if db.is_sqlite else BATCH
+
+
+def drain_once(db: Database, limit: int | None = None) -> tuple[int, bool]:
+    """Tag up to ``limit`` queued orders in one transaction: (orders dequeued, another drainer
+    held the lock)."""
+    with db.unit_of_work() as session:
+        if not repository.try_drain_lock(session):
+            return 0, True
+        orders = repository.claim_queued(session, limit or batch_size(db))
+        if not orders:
+            return 0, False
+        done = repository.profiled(session, [o.id for o in orders])
+        todo = [o for o in orders if o.id not in done]
+        if todo:
+            tagger.tag_batch(session, todo, now=max(o.created_at for o in todo))
+        repository.dequeue(session, [o.id for o in orders])
+        return len(orders), False
+
+
+def drain(db: Database, *, limit: int | None = None) -> int:
+    """Drain until the queue is empty or another drainer has it; returns the orders dequeued."""
+    limit = limit or batch_size(db)
+    total = 0
+    while True:
+        try:
+            n, busy = drain_once(db, limit)
+        except Exception:
+            if limit == 1:
+                _drop_oldest(db)
+                continue
+            log.exception("risk: tagging a batch failed; retrying its orders one by one")
+            n, busy = _drain_singly(db, limit)
+        total += n
+        if n < limit or busy:  # a short batch emptied the queue
+            return total
+
+
+def _drain_singly(db: Database, count: int) -> tuple[int, bool]:
+    done = 0
+    for _ in range(count):
+        try:
+            n, busy = drain_once(db, 1)
+        except Exception:
+            _drop_oldest(db)
+            n, busy = 1, False
+        if n == 0 or busy:
+            return done, busy
+        done += n
+    return done, False
+
+
+def _drop_oldest(db: Database) -> None:
+    with db.unit_of_work() as session:
+        orders = repository.claim_queued(session, 1)
+        if orders:
+            log.exception("risk: tagging order %s failed; dropped from the queue (the scan retries it)",
+                          orders[0].number)
+            repository.dequeue(session, [orders[0].id])
+
+
+def settle(db: Database, *, timeout: float = 30.0) -> int:
+    """Drain and wait until every order queued before the call is tagged, by whichever drainer
+    (tests, the bench and ``minxin risk drain`` need "tagged now", not "tagged soon")."""
+    deadline = time.monotonic() + timeout
+    total = drain(db)
+    while pending(db):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"risk tag queue not drained after {timeout:g} s")
+        time.sleep(0.01)
+        total += drain(db)
+    return total
+
+
+def pending(db: Database) -> int:
+    with db.reading() as session:
+        return repository.queue_length(session)
+
+
+# ------------------------------------------------------------------------------------- drainer
+class Drainer(threading.Thread):
+    """Tags queued orders whenever a registration of this process commits, and every
+    ``POLL_SECONDS`` in any case. Errors are logged; the thread keeps going."""
+
+    def __init__(self, db: Database, *, poll: float = POLL_SECONDS, delay: float = GATHER_SECONDS) -> None:
+        super().__init__(name="minxin-risk-drain", daemon=True)
+        self.db = db
+        self.poll = poll
+        self.delay = delay
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+
+    def kick(self) -> None:
+        self.wake.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.wake.clear()
+            try:
+                drain(self.db)
+            except Exception:
+                log.exception("risk: draining the tag queue failed")
+            if self.wake.wait(self.poll):
+                # let the registrations of the next moment join one batch (they share relatives)
+                self.stopping.wait(self.delay)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+
+_drainers: dict[str, Drainer] = {}
+_lock = threading.Lock()
+
+
+def start(db: Database) -> Callable[[], None]:
+    """Start this process's drainer for ``db`` (idempotent); returns the function that stops it."""
+    key = str(db.engine.url)
+    with _lock:
+        found = _drainers.get(key)
+        if found is None or not found.is_alive():
+            found = _drainers[key] = Drainer(db)
+            found.start()
+    drainer = found
+
+    def stop() -> None:
+        with _lock:
+            if _drainers.get(key) is drainer:
+                del _drainers[key]
+        drainer.stop()
+        drainer.join(timeout=10)
+
+    return stop
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    key = session.info.pop(_KICK, None)
+    if key is not None and (drainer := _drainers.get(key)) is not None:
+        drainer.kick()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_KICK, None)

@@ -1,0 +1,163 @@
+"""The risk tag queue: registration queues, drainers tag after commit, exactly once.
+
+These tests use the services directly on the test database (no server, so no drainer thread runs
+behind their back): they decide when and by how many threads the queue is drained.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from minxin import wiring
+from minxin.accounts import repository as accounts_repository
+from minxin.accounts import service as accounts_service
+from minxin.accounts.principal import Principal
+from minxin.api.state import AppState
+from minxin.db.session import Database
+from minxin.jobs.registry import run_once
+from minxin.risk import queue, tagger
+from minxin.risk.models import OrderRiskProfile, RiskSubject, SubjectLink, TagQueueEntry
+from minxin.workorders import repository as orders_repository
+from minxin.workorders import service as orders
+from minxin.workorders.schemas import OrderCreate
+
+AT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(state: AppState) -> Iterator[Database]:
+    wiring.install()
+    yield state.db
+
+
+def agent(db: Database) -> Principal:
+    with db.reading() as session:
+        user = accounts_repository.get_by_username(session, "agent")
+        assert user is not None
+        return accounts_service.principal_of(user)
+
+
+def register(db: Database, n: int, *, phone: str = "13912345678", fail: bool = False, **extra: Any) -> list[int]:
+    actor = agent(db)
+    ids = []
+    with db.unit_of_work() as session:
+        for i in range(n):
+            data = OrderCreate.model_validate({
+                "channel": "phone", "appeal_type": "complaint", "title": "楼上漏水",
+                "content": f"楼上卫生间漏水到我家，第{i + 1}次反映", "citizen": {"name": "市民", "phone": phone},
+                "address": "沈阳市和平区太原街1号", "category": "010201", **extra,
+            })
+            order, _ = orders.register(session, data, actor=actor, now=AT + timedelta(minutes=i), settings=orders.Settings(
+                timezone=__import__("zoneinfo").ZoneInfo("Asia/Shanghai")))
+            ids.append(order.id)
+        if fail:
+            raise RuntimeError("roll back")
+    return ids
+
+
+def count(db: Database, model: Any, *where: Any) -> int:
+    with db.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_registration_queues_and_draining_tags_once(db: Database) -> None:
+    ids = register(db, 3)
+    assert count(db, TagQueueEntry) == 3 and count(db, OrderRiskProfile) == 0  # nothing tagged in the intake
+    assert queue.drain(db) == 3
+    assert count(db, TagQueueEntry) == 0
+    assert count(db, OrderRiskProfile, OrderRiskProfile.order_id.in_(ids)) == 3
+    assert queue.drain(db) == 0  # nothing left, nothing tagged twice
+    with db.reading() as session:
+        caller = session.scalars(select(RiskSubject).where(RiskSubject.kind == "caller")).one()
+        assert caller.order_count == 3
+        first = session.get(OrderRiskProfile, ids[0])
+        assert first is not None and first.tagged_at == AT + timedelta(minutes=2)  # re-tagged by the batch
+
+
+def test_a_rolled_back_registration_queues_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        register(db, 2, fail=True)
+    assert count(db, TagQueueEntry) == 0
+
+
+def test_parallel_drainers_tag_every_order_exactly_once(db: Database) -> None:
+    """Four threads drain 40 queued orders of one caller at once (small batches, so they
+    compete): every order gets one profile and one link per subject; the caller counts 40."""
+    ids = register(db, 40)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def drain() -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(20):
+                queue.drain(db, limit=3)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    queue.settle(db)
+    assert errors == []
+    assert count(db, TagQueueEntry) == 0
+    assert count(db, OrderRiskProfile, OrderRiskProfile.order_id.in_(ids)) == 40
+    with db.reading() as session:
+        caller = session.scalars(select(RiskSubject).where(RiskSubject.kind == "caller")).one()
+        assert caller.order_count == 40
+        links = session.scalar(select(func.count()).select_from(SubjectLink).where(SubjectLink.subject_id == caller.id))
+        assert links == 40
+
+
+def test_an_order_that_fails_to_tag_does_not_block_the_others(db: Database, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    ids = register(db, 5)
+    bad = ids[2]
+    real = tagger.tag_batch
+
+    def flaky(session: Any, batch: Any, *, now: datetime) -> Any:
+        if any(o.id == bad for o in batch):
+            raise ValueError("boom")
+        return real(session, batch, now=now)
+
+    monkeypatch.setattr(tagger, "tag_batch", flaky)
+    assert queue.drain(db) == 5
+    assert count(db, TagQueueEntry) == 0
+    tagged = {i for i in ids if count(db, OrderRiskProfile, OrderRiskProfile.order_id == i)}
+    assert tagged == set(ids) - {bad}
+    assert "dropped from the queue" in caplog.text
+
+
+def test_a_queued_order_is_left_to_the_drainer_by_retag(db: Database) -> None:
+    """A transition on an order still queued does not tag it inline (that would link its subjects
+    twice); the drainer later tags it once, with its counts as they are then."""
+    [order_id] = register(db, 1)
+    with db.unit_of_work() as session:
+        order = orders_repository.get_by_id(session, order_id)
+        assert order is not None
+        assert tagger.retag_order(session, order, now=AT) == []
+    assert count(db, OrderRiskProfile) == 0
+    queue.drain(db)
+    assert count(db, OrderRiskProfile) == 1 and count(db, SubjectLink) >= 1
+    with db.unit_of_work() as session:
+        order = orders_repository.get_by_id(session, order_id)
+        assert order is not None
+        tagger.retag_order(session, order, now=AT)  # tagged now: an ordinary re-tag, no new links
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(SubjectLink).where(SubjectLink.order_id == order_id)) == 2
+
+
+def test_the_drain_job_and_the_scan_pick_up_what_no_drainer_did(state: AppState, db: Database) -> None:
+    register(db, 2)
+    assert run_once(state, "risk.drain") == {"tagged": 2}
+    register(db, 1, phone="13800001111")
+    run_once(state, "risk.scan")
+    assert count(db, TagQueueEntry) == 0 and count(db, OrderRiskProfile) == 3
