@@ -4,6 +4,8 @@ Must come **before** ``minxin.sla.hooks`` there: registration may set the order'
 and raise its urgency, and the SLA hook that runs next computes the deadlines from them (and
 before ``minxin.risk.hooks``, which reads the ``region_code`` set here).
 
+* ``before_register``: the analysis (suggestion, region, routing, urgency), computed in a read
+  session before the write transaction opens.
 * ``after_register``: :func:`minxin.intake.service.on_register` (suggestion, category,
   urgency, region, auto-dispatch decision) and the order is queued for the duplicate index.
 * ``after_transition``: a status change is queued for the duplicate index; ``classify``,
@@ -16,6 +18,7 @@ before ``minxin.risk.hooks``, which reads the ``region_code`` set here).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,14 +27,25 @@ from sqlalchemy.orm import Session
 from minxin.accounts.principal import Principal
 from minxin.intake import duplicate_store as dupes
 from minxin.intake import outcomes, repository, service
+from minxin.intake.analyze import Analysis
 from minxin.intake.models import IntakeSuggestion
 from minxin.workorders import hooks, presenters
 from minxin.workorders.hooks import HookContext
 from minxin.workorders.models import WorkOrder
+from minxin.workorders.schemas import OrderCreate
+
+
+def before_register(session: Session, data: OrderCreate, actor: Principal, now: datetime) -> Analysis | None:
+    """Classify and route the appeal in the read session before the write transaction."""
+    if actor.unit_id is None:
+        return None
+    return service.analyse_appeal(session, title=data.title, content=data.content, address=data.address,
+                                  phone=data.citizen.phone if data.citizen else None, now=now,
+                                  unit_id=actor.unit_id, given_category=data.category)
 
 
 def after_register(ctx: HookContext) -> None:
-    service.on_register(ctx.session, ctx.order, ctx.actor, ctx.now)
+    service.on_register(ctx.session, ctx.order, ctx.actor, ctx.now, ctx.prepared.get("intake"))
 
 
 def after_transition(ctx: HookContext) -> None:
@@ -108,6 +122,7 @@ def _register_early(point: list[Any], name: str, fn: Any) -> None:
         point.insert(min(later), point.pop(mine))
 
 
+hooks.register(hooks.before_register, "intake", before_register)
 _register_early(hooks.after_register, "intake", after_register)
 _register_early(hooks.after_transition, "intake", after_transition)
 _add_section(presenters.detail_sections, "intake", detail_section)

@@ -70,20 +70,22 @@ def month_of(at: datetime) -> str:
     return at.astimezone(TZ).strftime("%Y-%m")
 
 
-def on_register(session: Session, order: WorkOrder, actor: Principal, now: datetime) -> IntakeSuggestion:
+def analyse_appeal(session: Session, *, title: str, content: str, address: str | None, phone: str | None,
+                   now: datetime, unit_id: int, given_category: str | None) -> analysis.Analysis:
+    """The analysis registration stores: suggestions, region, routing and urgency (no duplicate
+    look-up). Only reads, so the API runs it before the write transaction."""
+    return analysis.analyze(session, title=title, content=content, address=address, phone=phone, now=now, tz=TZ,
+                            unit_id=unit_id, given_category=given_category, duplicates=False)
+
+
+def on_register(session: Session, order: WorkOrder, actor: Principal, now: datetime,
+                prepared: analysis.Analysis | None = None) -> IntakeSuggestion:
+    """Store the suggestion and apply it (category, region, urgency, auto-dispatch decision).
+    ``prepared`` is :func:`analyse_appeal` of the same appeal, computed before the transaction."""
     given = order.category.code if order.category is not None else None
-    a = analysis.analyze(
-        session,
-        title=order.title,
-        content=order.content,
-        address=order.address,
-        phone=order.citizen_phone,
-        now=now,
-        tz=TZ,
-        unit_id=order.centre_unit_id,
-        given_category=given,
-        duplicates=False,
-    )
+    a = prepared or analyse_appeal(session, title=order.title, content=order.content, address=order.address,
+                                   phone=order.citizen_phone, now=now, unit_id=order.centre_unit_id,
+                                   given_category=given)
     tree = category_map.tree(session, model_registry.db_key(session))
     decision = a.routing
     assessment = a.urgency

@@ -29,15 +29,19 @@ def create_order(
 ) -> dict[str, Any]:
     """Register a new work order. Repeating a request with the same ``Idempotency-Key``
     returns the same order (header ``Idempotent-Replayed: true``) instead of a second one."""
+    now = state.clock.now()
+    with state.db.reading() as session:  # classify and route before taking the write lock
+        prepared = service.prepare(session, data, actor=principal, now=now)
     try:
         with state.db.unit_of_work() as session:
             order, replayed = service.register(
                 session,
                 data,
                 actor=principal,
-                now=state.clock.now(),
+                now=now,
                 settings=state.order_settings,
                 idempotency_key=idempotency_key,
+                prepared=prepared,
             )
             number = order.number
     except IntegrityError:

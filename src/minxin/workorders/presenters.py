@@ -119,11 +119,14 @@ def detail(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInf
         {"code": unit.code, "name": unit.name, "role": link.role, "active": link.active}
         for link, unit in repository.order_units(session, order.id)
     ]
+    # callbacks and extension requests are made by actions: a just-registered order has neither
+    acted = order.event_count > 1
+    extensions = repository.extensions_of(session, order.id) if acted else []
     facts = Facts(
         role=principal.role,
         appeal_type=AppealType(order.appeal_type),
         at_current_unit=order.current_unit.path.startswith(principal.unit_path),
-        pending_extension=repository.pending_extension(session, order.id) is not None,
+        pending_extension=any(x.state == "pending" for x in extensions),
         last_callback_dissatisfied=order.satisfaction == "dissatisfied",
     )
     data["allowed_actions"] = [
@@ -167,7 +170,7 @@ def detail(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInf
             "recording": c.recording_id,
             "note": c.note,
         }
-        for c in repository.callbacks_of(session, order.id)
+        for c in (repository.callbacks_of(session, order.id) if acted else [])
     ]
     data["extensions"] = [
         {
@@ -179,7 +182,7 @@ def detail(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInf
             "decided_at": iso(x.decided_at, tz),
             "decision_note": x.decision_note,
         }
-        for x in repository.extensions_of(session, order.id)
+        for x in extensions
     ]
     for name, build in detail_sections:
         data[name] = build(session, order, principal, tz)

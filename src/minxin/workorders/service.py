@@ -54,8 +54,10 @@ def register(
     settings: Settings,
     idempotency_key: str | None = None,
     channel_ref: dict[str, Any] | None = None,
+    prepared: dict[str, Any] | None = None,
 ) -> tuple[WorkOrder, bool]:
-    """Register an appeal. Returns ``(order, replayed)``; replayed is True for a repeated key."""
+    """Register an appeal. Returns ``(order, replayed)``; replayed is True for a repeated key.
+    ``prepared``: what :func:`prepare` computed for this appeal before the transaction."""
     if actor.role not in INTAKE_ROLES and actor.api_key_id is None:
         raise Forbidden("当前角色不能受理诉求", "Your role may not register appeals", code="order.intake_forbidden")
     digest = request_hash(data)
@@ -115,9 +117,15 @@ def register(
             )
         )
     session.flush()
-    hooks.run(hooks.after_register, hooks.HookContext(session, order, event, actor, now, None, payload))
+    hooks.run(hooks.after_register, hooks.HookContext(session, order, event, actor, now, None, payload, prepared or {}))
     outbox.enqueue(session, topic="order.created", payload=_announcement(order, event, actor.unit_code), now=now)
     return order, False
+
+
+def prepare(session: Session, data: OrderCreate, *, actor: Principal, now: datetime) -> dict[str, Any]:
+    """Run the read-only ``before_register`` hooks for an appeal in a read session, before the
+    write transaction (see :mod:`minxin.workorders.hooks`); pass the result to :func:`register`."""
+    return hooks.prepare(session, data, actor, now)
 
 
 def get_visible(session: Session, number: str, actor: Principal, *, for_update: bool = False) -> WorkOrder:
