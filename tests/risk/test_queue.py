@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ from minxin.workorders import service as orders
 from minxin.workorders.schemas import OrderCreate
 
 AT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+SETTINGS = orders.Settings(timezone=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
@@ -43,7 +45,8 @@ def agent(db: Database) -> Principal:
         return accounts_service.principal_of(user)
 
 
-def register(db: Database, n: int, *, phone: str = "13912345678", fail: bool = False, **extra: Any) -> list[int]:
+def register(db: Database, n: int, *, phone: str = "13912345678", fail: bool = False, at: datetime = AT,
+             **extra: Any) -> list[int]:
     actor = agent(db)
     ids = []
     with db.unit_of_work() as session:
@@ -53,8 +56,7 @@ def register(db: Database, n: int, *, phone: str = "13912345678", fail: bool = F
                 "content": f"楼上卫生间漏水到我家，第{i + 1}次反映", "citizen": {"name": "市民", "phone": phone},
                 "address": "沈阳市和平区太原街1号", "category": "010201", **extra,
             })
-            order, _ = orders.register(session, data, actor=actor, now=AT + timedelta(minutes=i), settings=orders.Settings(
-                timezone=__import__("zoneinfo").ZoneInfo("Asia/Shanghai")))
+            order, _ = orders.register(session, data, actor=actor, now=at + timedelta(minutes=i), settings=SETTINGS)
             ids.append(order.id)
         if fail:
             raise RuntimeError("roll back")
@@ -161,3 +163,30 @@ def test_the_drain_job_and_the_scan_pick_up_what_no_drainer_did(state: AppState,
     register(db, 1, phone="13800001111")
     run_once(state, "risk.scan")
     assert count(db, TagQueueEntry) == 0 and count(db, OrderRiskProfile) == 3
+
+
+def test_the_scan_feeds_an_order_only_once_it_is_tagged(state: AppState, db: Database,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An order another drainer is still tagging (here: nobody drains) is held back from the
+    detectors, and fed by the next scan once tagged, with its tags and subjects."""
+    from minxin.risk.scanner import Scanner
+
+    [first] = register(db, 1)
+    queue.drain(db)
+    monkeypatch.setattr(queue, "settle", lambda *a, **k: 0)
+    [held] = register(db, 1, phone="13800002222", at=AT + timedelta(minutes=30))
+    scanner = Scanner(db)
+    loaded: list[set[str]] = []
+    real_load = scanner._load
+
+    def load(session: Any, since: datetime, until: datetime) -> Any:
+        events = real_load(session, since, until)
+        loaded.append({e.order_id for e in events})
+        return events
+
+    monkeypatch.setattr(scanner, "_load", load)
+    scanner.run(AT + timedelta(hours=1))
+    assert str(first) in loaded[-1] and str(held) not in loaded[-1]
+    queue.drain(db)
+    scanner.run(AT + timedelta(hours=2))
+    assert str(held) in loaded[-1]

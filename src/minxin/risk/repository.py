@@ -345,6 +345,12 @@ def dequeue(session: Session, order_ids: Sequence[int]) -> None:
         session.execute(delete(TagQueueEntry).where(TagQueueEntry.order_id.in_(list(order_ids))))
 
 
+def oldest_queued_at(session: Session) -> datetime | None:
+    """Registration time of the oldest order still waiting to be tagged."""
+    stmt = select(func.min(WorkOrder.created_at)).join(TagQueueEntry, TagQueueEntry.order_id == WorkOrder.id)
+    return session.scalar(stmt)
+
+
 def queue_length(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(TagQueueEntry)) or 0)
 

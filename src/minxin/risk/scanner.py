@@ -155,7 +155,7 @@ class Scanner:
                 raise
 
     def _locked_run(self, now: datetime, since: datetime | None) -> dict[str, Any]:
-        queue.drain(self.db)  # the detectors read tags: none of the orders fed may be untagged
+        queue.settle(self.db, timeout=5.0, strict=False)  # the detectors read tags and links
         backfilled = self._backfill(now)
         with self.db.reading() as session:
             lease = alert_repo.lease(session, LEASE_NAME)
@@ -222,10 +222,13 @@ class Scanner:
                 taxonomy: Taxonomy) -> tuple[list[OrderEvent], bool]:
         """The events to feed now; when cold, also fresh detectors, each starting its window's
         length (``NEEDS``) before ``keep`` (at most ``MAX_REPLAY`` back unless ``keep`` was given)."""
+        # orders still waiting to be tagged are fed next time: nothing from their registration on
+        held = risk_repo.oldest_queued_at(session)
+        until = min(now, held - timedelta(microseconds=1)) if held is not None else now
         if self._state is not None:
             state = self._state
-            events = [e for e in self._load(session, state.cursor - OVERLAP, now) if _event_key(e) not in state.fed]
-            state.cursor = max(state.cursor, now)
+            events = [e for e in self._load(session, state.cursor - OVERLAP, until) if _event_key(e) not in state.fed]
+            state.cursor = max(state.cursor, until)
             self._remember(state, events)
             return events, False
         anchor = keep if explicit else max(keep, now - MAX_REPLAY)
@@ -236,8 +239,8 @@ class Scanner:
                 start = datetime.combine(start.astimezone(self.tz).date(), time(), self.tz)
                 self._seed_spike(session, det, start)  # type: ignore[arg-type]
             feeds.append(_Feed(det, start))
-        events = self._load(session, min(f.start for f in feeds), now)
-        self._state = _State(feeds=feeds, cursor=now)
+        events = self._load(session, min(f.start for f in feeds), until)
+        self._state = _State(feeds=feeds, cursor=until)
         self._remember(self._state, events)
         return events, True
 
