@@ -52,7 +52,9 @@ def working_seconds(a: datetime, b: datetime) -> timedelta:
 def live_fact(session: Session, order: WorkOrder) -> OrderFact:
     """The KPI facts of a work order as it stands (docs/kpis.md §1, charged to its current unit)."""
     dues = repository.sla_due_times(session, order.id)
-    attempt = repository.last_callback(session, order.id, order.reopen_count)
+    # a callback is an action: an order with only its registration event has none (saves a query
+    # on every intake)
+    attempt = repository.last_callback(session, order.id, order.reopen_count) if order.event_count > 1 else None
     return OrderFact(
         number=order.number,
         channel=order.channel,  # type: ignore[arg-type]
