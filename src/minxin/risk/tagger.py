@@ -221,19 +221,24 @@ def tag_new_order(session: Session, order: WorkOrder, *, now: datetime) -> list[
 
 
 def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -> dict[int, list[RiskTag]]:
-    """Tag orders that have no profile yet (in id order), then re-tag their open relatives **once
-    for the whole batch** with counts that include every order of it (see the module doc).
+    """Tag orders that have no profile yet (in id order, each as of its registration time), then
+    re-tag their open relatives **once for the whole batch**, as of ``now``, with counts that
+    include every order of it (see the module doc).
 
     Sequentially tagging N orders of one busy estate re-tags the same 20 relatives N times; here
     they are re-tagged once, which is what makes the queued, batched path cheaper than inline.
     """
     compiled, _ = taxonomy_service.active(session)
     windows = _subject_windows(compiled)
+    # lock every existing subject of the batch up front, in key order: a re-tag after a
+    # transition locks its subjects in key order too, so the two never wait on each other in a cycle
+    repository.lock_subjects(session, sorted({k for o in orders for k in _subject_keys(o)}))
     out: dict[int, list[RiskTag]] = {}
     latest: dict[int, SubjectState] = {}  # subject id → its state after the last flush
     own: dict[int, list[str]] = {}
     for order in sorted(orders, key=lambda o: o.id):
-        tags, subjects = _tag_fresh(session, compiled, windows, order, now)
+        # each order as of its registration, as inline tagging did; the relatives as of ``now``
+        tags, subjects = _tag_fresh(session, compiled, windows, order, min(now, order.created_at))
         out[order.id] = tags
         own[order.id] = [s.key for s in subjects]
         latest.update((s.id, s) for s in subjects)
@@ -256,7 +261,7 @@ def _tag_fresh(session: Session, compiled: CompiledTaxonomy, windows: dict[str, 
     content_hash = compiled.taxonomy.content_hash
     category = order.category.code if order.category else ""
     region = region_of(session, order)
-    keys = [k[:500] for k in subject_keys(order.citizen_phone, order.address, _text(order))]
+    keys = _subject_keys(order)
     subjects = _link_subjects(session, order, keys, now)
     links = _links(session, subjects, now - _horizon(windows))
     counts, related = _subject_counts(windows, keys, links, now)
@@ -279,6 +284,10 @@ def _tag_fresh(session: Session, compiled: CompiledTaxonomy, windows: dict[str, 
     writes.accumulate(subjects, added)
     writes.flush(session)
     return tags, subjects
+
+
+def _subject_keys(order: WorkOrder) -> list[str]:
+    return [k[:500] for k in subject_keys(order.citizen_phone, order.address, _text(order))]
 
 
 def _relatives(order_id: int, keys: Sequence[str], links: Links) -> list[int]:
