@@ -235,3 +235,15 @@ def test_a_drainer_and_retags_of_related_orders_at_once(db: Database) -> None:
         queue.settle(db)
     assert errors == []
     assert count(db, TagQueueEntry) == 0 and count(db, OrderRiskProfile) == 48
+
+
+def test_cli_drain_tags_what_is_queued(db: Database, db_url: str) -> None:
+    import json
+
+    from tests.risk.test_scanner import _cli
+
+    register(db, 2)
+    done = _cli("risk", "drain", db_url=db_url)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"tagged": 2, "queued": 0}
+    assert count(db, OrderRiskProfile) == 2

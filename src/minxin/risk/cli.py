@@ -1,4 +1,4 @@
-"""``minxin risk …``: run the detectors once, export/import the taxonomy, list alerts.
+"""``minxin risk …``: tag queued orders, run the detectors once, export/import the taxonomy, list alerts.
 
 ``scan`` is safe alongside running servers (the DB lease makes it wait its turn: a concurrent
 scan answers ``{"skipped": …}``). ``--at`` scans as of another instant and ``--since`` rebuilds the
@@ -37,6 +37,21 @@ def _instant(value: str | None, name: str):  # type: ignore[no-untyped-def]
     except ValueError as exc:
         typer.echo(f"--{name}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
+
+
+@app.command()
+def drain(db: DbOption = None) -> None:
+    """Tag every order still in the risk tag queue now (servers do it within a second); prints
+    how many were tagged as JSON."""
+    from minxin.risk import queue
+
+    state = _state(db)
+    try:
+        tagged = queue.settle(state.db)
+        left = queue.pending(state.db)
+    finally:
+        state.db.dispose()
+    typer.echo(json.dumps({"tagged": tagged, "queued": left}))
 
 
 @app.command()
