@@ -198,14 +198,15 @@ def test_the_scan_feeds_an_order_only_once_it_is_tagged(state: AppState, db: Dat
 
 
 def test_a_drainer_and_retags_of_related_orders_at_once(db: Database) -> None:
-    """Re-tags after transitions lock their subjects in key order and so does a drain batch
-    (up front): run both at once over orders sharing a caller and addresses, several rounds, and
-    nothing deadlocks or fails."""
+    """Transitions lock their order, then (re-tagging) its subjects in key order; a drain batch
+    locks its subjects up front in key order and skips orders a transition holds. Run both at
+    once over orders sharing callers and addresses, queued and tagged, several rounds: nothing
+    deadlocks or fails, and every order ends up tagged once."""
     tagged_ids = register(db, 12, mix=3)
     queue.drain(db)
     errors: list[BaseException] = []
     for round_ in range(3):
-        register(db, 12, at=AT + timedelta(hours=round_ + 1), mix=3)  # queued, crossing subjects
+        queued = register(db, 12, at=AT + timedelta(hours=round_ + 1), mix=3)  # crossing subjects
         start = threading.Barrier(3)
 
         def drain(start: threading.Barrier = start) -> None:
@@ -219,15 +220,16 @@ def test_a_drainer_and_retags_of_related_orders_at_once(db: Database) -> None:
             try:
                 start.wait(timeout=30)
                 for order_id in ids:
-                    with db.unit_of_work() as session:
-                        order = orders_repository.get_by_id(session, order_id)
+                    with db.unit_of_work() as session:  # as a transition does: the order locked first
+                        number = orders_repository.get_by_id(session, order_id).number  # type: ignore[union-attr]
+                        order = orders_repository.get_by_number(session, number, for_update=True)
                         assert order is not None
                         tagger.retag_order(session, order, now=at)
             except BaseException as exc:
                 errors.append(exc)
 
-        threads = [threading.Thread(target=drain), threading.Thread(target=retag, args=(tagged_ids[::2],)),
-                   threading.Thread(target=retag, args=(tagged_ids[1::2],))]
+        threads = [threading.Thread(target=drain), threading.Thread(target=retag, args=(tagged_ids[::2] + queued[::2],)),
+                   threading.Thread(target=retag, args=(queued[1::2] + tagged_ids[1::2],))]
         for t in threads:
             t.start()
         for t in threads:

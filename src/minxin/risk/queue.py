@@ -66,20 +66,22 @@ def batch_size(db: Database) -> int:
 
 
 def drain_once(db: Database, limit: int | None = None) -> tuple[int, bool]:
-    """Tag up to ``limit`` queued orders in one transaction: (orders dequeued, another drainer
-    held the lock)."""
+    """Tag up to ``limit`` queued orders in one transaction: (orders dequeued, whether to stop for
+    now: another drainer holds the lock, or transitions hold some of the orders)."""
     with db.unit_of_work() as session:
         if not repository.try_drain_lock(session):
             return 0, True
-        orders = repository.claim_queued(session, limit or batch_size(db))
-        if not orders:
+        claimed, orders = repository.claim_queued(session, limit or batch_size(db))
+        if not claimed:
             return 0, False
+        if not orders:  # every one of them is held by a transition right now: next time
+            return 0, True
         done = repository.profiled(session, [o.id for o in orders])
         todo = [o for o in orders if o.id not in done]
         if todo:
             tagger.tag_batch(session, todo, now=max(o.created_at for o in todo))
         repository.dequeue(session, [o.id for o in orders])
-        return len(orders), False
+        return len(orders), len(orders) < len(claimed)
 
 
 def drain(db: Database, *, limit: int | None = None) -> int:
@@ -116,7 +118,7 @@ def _drain_singly(db: Database, count: int) -> tuple[int, bool]:
 
 def _drop_oldest(db: Database) -> None:
     with db.unit_of_work() as session:
-        orders = repository.claim_queued(session, 1)
+        _, orders = repository.claim_queued(session, 1)
         if orders:
             log.exception("risk: tagging order %s failed; dropped from the queue (the scan retries it)",
                           orders[0].number)

@@ -318,14 +318,34 @@ def try_drain_lock(session: Session) -> bool:
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": DRAIN_LOCK}))
 
 
-def claim_queued(session: Session, limit: int) -> list[WorkOrder]:
-    """The oldest queued orders (by id, i.e. registration order), their queue rows locked."""
+def claim_queued(session: Session, limit: int) -> tuple[list[int], list[WorkOrder]]:
+    """The oldest queued order ids (by id, i.e. registration order), their queue rows locked, and
+    those of the orders themselves that no transition holds right now, share-locked
+    (:func:`share_lock_orders`); the others stay queued for the next batch."""
     ids = list(session.scalars(
         select(TagQueueEntry.order_id).order_by(TagQueueEntry.order_id).limit(limit).with_for_update(skip_locked=True)
     ))
     if not ids:
+        return [], []
+    free = set(share_lock_orders(session, ids))
+    orders = session.scalars(select(WorkOrder).where(WorkOrder.id.in_(list(free))).order_by(WorkOrder.id))
+    return ids, list(orders)
+
+
+def share_lock_orders(session: Session, order_ids: Sequence[int]) -> list[int]:
+    """Share-lock (``FOR KEY SHARE``) the work orders no one holds for update, skipping the rest.
+
+    Why: a transition locks its order ``FOR UPDATE`` first and then, re-tagging it, its risk
+    subjects; the drainer locks subjects first and then needs the orders' key-share lock for the
+    foreign keys of the tag and profile rows it writes. Taking the orders' locks up front and
+    skipping those a transition holds breaks that cycle (PostgreSQL; a no-op on SQLite)."""
+    if not order_ids:
         return []
-    return list(session.scalars(select(WorkOrder).where(WorkOrder.id.in_(ids)).order_by(WorkOrder.id)))
+    stmt = (
+        select(WorkOrder.id).where(WorkOrder.id.in_(list(order_ids))).order_by(WorkOrder.id)
+        .with_for_update(read=True, key_share=True, skip_locked=True)
+    )
+    return [int(i) for i in session.scalars(stmt)]
 
 
 def is_queued(session: Session, order_id: int) -> bool:

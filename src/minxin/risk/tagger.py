@@ -249,7 +249,10 @@ def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -
         ids: dict[int, None] = {}
         for order_id, keys in own.items():
             ids.update(dict.fromkeys(_relatives(order_id, keys, links)))
-        _retag_relatives(session, compiled, list(ids), states, links, windows, writes)
+        # a relative a transition holds right now is skipped: it is re-tagged by a later batch
+        # (and waiting for it could deadlock, see repository.share_lock_orders)
+        free = set(repository.share_lock_orders(session, [i for i in ids if i not in own]))
+        _retag_relatives(session, compiled, [i for i in ids if i in own or i in free], states, links, windows, writes)
         writes.flush(session)
     return out
 
