@@ -25,7 +25,6 @@ from minxin.core.kpi import (
     compute_all,
     format_value,
     score_units,
-    sum_partials,
 )
 from minxin.core.kpi.definitions import KpiUnit
 from minxin.core.vocabulary import APPEAL_TYPE_ZH, CHANNEL_ZH, AppealType, Channel
@@ -113,16 +112,20 @@ def group_params(group_by: str | None, key: Any, first: date, last: date) -> dic
     return {group_by: key or EMPTY}
 
 
-def kpi_dict(code: str, value: Any, small_sample: int, url: str | None = None) -> dict[str, Any]:
+@cache
+def _described(code: str) -> tuple[tuple[tuple[str, str], ...], bool]:
+    """A KPI's names and kind (the same in every figure), and whether it is a rate or duration."""
     d = KPIS[code]
-    out = {
-        "name_zh": d.name_zh,
-        "name_en": d.name_en,
-        "kind": d.unit.value,
-        **value.as_dict(),
-        "display": format_value(code, value.value),
-        "small_sample": d.unit is not KpiUnit.COUNT and value.sample_size < small_sample,
-    }
+    return (("name_zh", d.name_zh), ("name_en", d.name_en), ("kind", d.unit.value)), d.unit is not KpiUnit.COUNT
+
+
+def kpi_dict(code: str, value: Any, small_sample: int, url: str | None = None) -> dict[str, Any]:
+    names, sampled = _described(code)
+    out = dict(names)
+    out["value"], out["numerator"], out["denominator"] = value.value, value.numerator, value.denominator
+    out["sample_size"] = value.sample_size
+    out["display"] = format_value(code, value.value)
+    out["small_sample"] = sampled and value.sample_size < small_sample
     if url is not None:
         out["orders_url"] = url
     return out
@@ -147,7 +150,7 @@ def stats(session: Session, scope: Scope, first: date, last: date, *, group_by: 
     with_hist = service.needs_hist(codes)
     groups = service.summed(session, scope, first, last, group_by=group_by, filters=filters, with_hist=with_hist, as_of=as_of)
     # every order has exactly one value of any dimension: the groups partition the total
-    totals = {(): sum_partials(groups.values())} if groups else {}
+    totals = {(): service.total_of(groups.values())} if groups else {}
     labels = Labels(session)
     common = {"from": first.isoformat(), "to": last.isoformat(), "unit": scope.unit,
               **{k: ",".join(v) for k, v in filters.items()}}  # fmt: skip
