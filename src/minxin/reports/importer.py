@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from minxin.db.session import Database
-from minxin.reports import bulk, cells, pgbinary, repository
+from minxin.reports import bulk, cells, pgbinary, pipeline, repository
 from minxin.reports.columnar import (
     APPEALS,
     CHANNELS,
@@ -41,7 +41,7 @@ from minxin.reports.columnar import (
 )
 from minxin.reports.folding import kpi_calendar, sign_late_after
 from minxin.reports.models import ImportBatch
-from minxin.reports.rowparse import ParsedChunk, Rejection, parse_chunk, take
+from minxin.reports.rowparse import ParsedChunk, Rejection, take
 from minxin.reports.sources import check_header, read_rows
 from minxin.units.service import CODE_PATTERN
 
@@ -63,6 +63,8 @@ class ImportOptions:
     naive_tz: tzinfo | None = None
     chunk_size: int = CHUNK
     actor: str = "cli"
+    #: read and parse the file in a second process (``pipeline``); None: for large CSV files
+    parse_in_worker: bool | None = None
 
 
 @dataclass
@@ -214,12 +216,17 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         batch_id = repository.add_batch(session, ImportBatch(
             filename=path.name[:500], sha256="", rows=0, skipped=0, created_at=now, created_by=options.actor,
             options={"create_missing": options.create_missing, "skip_invalid": options.skip_invalid}))  # fmt: skip
+        if pipeline.wants_worker(path, options.parse_in_worker):
+            chunks.close()  # the worker reads the file itself
+            parsed = pipeline.in_worker(path, names, options.chunk_size, options.naive_tz)
+        else:
+            parsed = pipeline.in_process(names, chunks, options.naive_tz)
         writer = bulk.FactWriter(session)
         writing = True
         try:
-            for rows, lines, done in chunks:
-                chunk = checker.filter(db, parse_chunk(names, rows, lines, naive_tz=options.naive_tz))
-                result.rows += len(rows)
+            for read, parsed_chunk, done in parsed:
+                chunk = checker.filter(db, parsed_chunk)
+                result.rows += read
                 result.rejected += chunk.rejections
                 result.truncated_titles += chunk.truncated_titles
                 writing = writing and (options.skip_invalid or not result.rejected)
@@ -235,6 +242,8 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         except BaseException:
             writer.close(ok=False)
             raise
+        finally:
+            parsed.close()  # stops a worker still reading
         writer.close(ok=writing)
         if not writing:
             session.rollback()

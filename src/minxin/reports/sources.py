@@ -34,20 +34,25 @@ def _xlsx_cell(value: Any) -> str:
 Chunk = tuple[list[list[str]], "list[int] | int", int]
 
 
-def read_rows(path: Path, chunk_size: int) -> tuple[list[str], Iterator[Chunk]]:
-    """(header, chunks of (rows, file line of each row, bytes read so far)). CSV must be UTF-8."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, chunk_size)
-    handle = path.open("r", encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle)
+def _csv_header(handle: Any, reader: Any) -> list[str]:
     try:
-        header = next(reader)
+        return next(reader)  # type: ignore[no-any-return]
     except StopIteration:
         handle.close()
         raise Invalid("文件为空", "The file is empty", code="import.empty_file") from None
     except UnicodeDecodeError:
         handle.close()
         raise Invalid("文件不是 UTF-8 编码的 CSV", "The file is not UTF-8 CSV", code="import.bad_encoding") from None
+
+
+def read_rows(path: Path, chunk_size: int) -> tuple[list[str], Iterator[Chunk]]:
+    """(header, chunks of (rows, file line of each row, bytes read so far)). CSV must be UTF-8.
+    The file is closed when the chunks are exhausted or closed (even before the first one)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, chunk_size)
+    handle = path.open("r", encoding="utf-8-sig", newline="")
+    reader = csv.reader(handle)
+    header = _csv_header(handle, reader)
 
     def chunks() -> Iterator[tuple[list[list[str]], list[int] | int, int]]:
         try:
@@ -71,7 +76,25 @@ def read_rows(path: Path, chunk_size: int) -> tuple[list[str], Iterator[Chunk]]:
         finally:
             handle.close()
 
-    return header, chunks()
+    return header, _Closing(chunks(), handle)
+
+
+class _Closing:
+    """A chunk generator that also closes its file when closed before it started (a generator's
+    ``finally`` runs only once it has)."""
+
+    def __init__(self, chunks: Iterator[Chunk], handle: Any) -> None:
+        self.chunks, self.handle = chunks, handle
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self
+
+    def __next__(self) -> Chunk:
+        return next(self.chunks)
+
+    def close(self) -> None:
+        self.chunks.close()  # type: ignore[attr-defined]
+        self.handle.close()
 
 
 def _read_xlsx(path: Path, chunk_size: int) -> tuple[list[str], Iterator[Chunk]]:
