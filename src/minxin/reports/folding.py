@@ -208,19 +208,23 @@ def change_deltas(
     return _clean(cells), _clean(months), _clean(days)
 
 
-def fold(session: Session, order: WorkOrder) -> bool:
-    """Bring the order's fact row and its cells up to date. Returns True if anything changed."""
-    new = live_fact(session, order)
-    new_part = partial_of(new, working_seconds)
-    new_key = cell_key_of(new)
-    row = repository.fact(session, order.number)
+def fold(session: Session, order: WorkOrder, *, new: bool = False) -> bool:
+    """Bring the order's fact row and its cells up to date. Returns True if anything changed.
+
+    ``new``: the order was registered in this transaction, so it has no fact row or waiting copy
+    yet and neither is read nor deleted (were one there, inserting the fact would fail loudly on
+    its primary key rather than count the order twice)."""
+    fresh = live_fact(session, order)
+    new_part = partial_of(fresh, working_seconds)
+    new_key = cell_key_of(fresh)
+    row = None if new else repository.fact(session, order.number)
     changes: dict[CellKey, list[tuple[KpiPartial, int]]] = {new_key: [(new_part, 1)]}
     if row is not None:
         old = fact_of_row(row)
         changes.setdefault(cell_key_of(old), []).append((partial_of(old, folded_working_seconds(row)), -1))
     cells, months, days = change_deltas(changes)
-    values = row_values(new, source="live")
-    repository.set_waiting(session, values)
+    values = row_values(fresh, source="live")
+    repository.set_waiting(session, values, new=new)
     if row is None:
         repository.add_fact(session, OrderFactRow(**values))
     else:

@@ -30,6 +30,9 @@ from minxin.workorders.hooks import HookContext
 from minxin.workorders.models import WorkOrder
 
 DIRTY = "minxin.reports.dirty"
+#: orders registered in this session: they have no fact row yet (live numbers never collide
+#: with imported ones, see ``importer``), so their fold skips reading and deleting the old one
+NEW = "minxin.reports.new"
 
 
 def mark(ctx: HookContext) -> None:
@@ -37,26 +40,33 @@ def mark(ctx: HookContext) -> None:
     ctx.session.info.setdefault(DIRTY, set()).add(ctx.order.id)
 
 
+def mark_new(ctx: HookContext) -> None:
+    mark(ctx)
+    ctx.session.info.setdefault(NEW, set()).add(ctx.order.id)
+
+
 def fold_marked(session: Session) -> int:
     """Fold every order marked in this session (called from ``before_commit``)."""
     ids = session.info.pop(DIRTY, None)
+    new = session.info.pop(NEW, set())
     if not ids:
         return 0
     for order_id in sorted(ids):
         order = session.get(WorkOrder, order_id) or repository.work_order(session, order_id)
         if order is not None:
-            folding.fold(session, order)
+            folding.fold(session, order, new=order_id in new)
     session.flush()
     return len(ids)
 
 
 def _forget(session: Session, *_args: Any) -> None:
     session.info.pop(DIRTY, None)
+    session.info.pop(NEW, None)
 
 
 def install() -> None:
     """Idempotent: hooks by name, session listeners once."""
-    hooks.register(hooks.after_register, "reports", mark)
+    hooks.register(hooks.after_register, "reports", mark_new)
     hooks.register(hooks.after_transition, "reports", mark)
     if not event.contains(Session, "before_commit", fold_marked):
         event.listen(Session, "before_commit", fold_marked)

@@ -60,11 +60,13 @@ def add_fact(session: Session, row: OrderFactRow) -> None:
     session.add(row)
 
 
-def set_waiting(session: Session, values: Mapping[str, Any]) -> None:
+def set_waiting(session: Session, values: Mapping[str, Any], *, new: bool = False) -> None:
     """Keep the order's ``order_facts_waiting`` row in step with its fact row (``values``: the
-    fact row's columns): there while it is open, gone once replied to or closed."""
+    fact row's columns): there while it is open, gone once replied to or closed. ``new``: the
+    order has no row yet (registered in this transaction)."""
     t = order_facts_waiting
-    session.execute(t.delete().where(t.c.number == values["number"]))
+    if not new:
+        session.execute(t.delete().where(t.c.number == values["number"]))
     if values["replied_at"] is None and values["closed_at"] is None:
         session.execute(t.insert().values({c.name: values[c.name] for c in t.columns}))
 

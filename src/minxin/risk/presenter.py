@@ -26,7 +26,7 @@ from minxin.risk.tagger import resolver
 from minxin.units.models import Unit
 from minxin.workorders import repository as orders_repository
 from minxin.workorders.models import WorkOrder
-from minxin.workorders.presenters import phone_for
+from minxin.workorders.presenters import is_fresh, phone_for
 
 KIND_ZH = {"caller": "来电人", "address": "地址", "enterprise": "企业"}
 LEVEL_ZH = {"low": "低", "watch": "关注", "high": "较高", "critical": "高"}
@@ -106,6 +106,9 @@ def detail_section(session: Session, order: WorkOrder, principal: Principal, tz:
     scan backfills it). Tags and subject links are written with the profile, so an order without
     one has neither and they are not queried."""
     now = _now()
+    if is_fresh(session, order):  # just registered by this request: queued, no alerts
+        return {"state": "queued", "region": None, "region_name": None, "max_severity": 0, "tagged_at": None,
+                "tags": [], "subjects": [], "alerts": []}
     profile = repository.profile(session, order.id)
     alerts = alert_repo.alerts_of_order(session, order.id)
     units = alert_repo.units_by_ids(session, [a.unit_id for a in alerts])

@@ -19,6 +19,7 @@ from minxin.sla.deadlines import KIND_ORDER, KIND_ZH
 from minxin.sla.models import OrderDeadline, SlaAlert
 from minxin.sla.timeline import FINAL_STATUSES
 from minxin.workorders.models import WorkOrder
+from minxin.workorders.presenters import is_fresh
 
 STATE_ZH = {
     "ok": "正常",
@@ -84,7 +85,8 @@ def deadlines_section(session: Session, order: WorkOrder, _principal: Principal,
     rows = repository.deadlines_of(session, order.id)
     if not rows:
         return []
-    alerts = repository.alerts_of(session, order.id)
+    # an order just registered by this request has no alerts yet (the scan raises them later)
+    alerts = [] if is_fresh(session, order) else repository.alerts_of(session, order.id)
     now = live.now()
     last = max(r.round for r in rows)
     rows.sort(key=lambda r: (r.round, r.seq, KIND_ORDER.get(r.kind, 9)))

@@ -61,7 +61,10 @@ def create_order(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     with state.db.reading() as session:
-        return presenters.detail(session, service.get_visible(session, number, principal), principal, state.tz)
+        order = service.get_visible(session, number, principal)
+        if not replayed:
+            presenters.mark_fresh(session, order.id)
+        return presenters.detail(session, order, principal, state.tz)
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:

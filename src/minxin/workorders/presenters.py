@@ -40,6 +40,21 @@ detail_sections: list[tuple[str, Callable[[Session, WorkOrder, Principal, ZoneIn
 summary_fields: list[tuple[str, Callable[[Session, list[WorkOrder], ZoneInfo], dict[int, Any]]]] = []
 
 CENTRE_ROLES = frozenset({Role.AGENT, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+_FRESH = "minxin.workorders.fresh"
+
+
+def mark_fresh(session: Session, order_id: int) -> None:
+    """Say that ``session`` presents an order its own request has just registered (the answer to
+    ``POST /orders``), so that sections may skip reading what registration never writes."""
+    session.info.setdefault(_FRESH, set()).add(order_id)
+
+
+def is_fresh(session: Session, order: WorkOrder) -> bool:
+    """True for an order registered by this request that has had nothing but its registration
+    (``event_count == 1`` as read back): it has no attachments, callbacks or extensions, no SLA or
+    risk alerts and no risk profile yet (tagging is queued). What a section then shows is the
+    order as of its commit; an alert or a tag written a moment later shows on the next read."""
+    return order.event_count == 1 and order.id in session.info.get(_FRESH, ())
 
 
 def iso(value: datetime | None, tz: ZoneInfo) -> str | None:
@@ -147,6 +162,7 @@ def detail(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInf
         }
         for e in repository.events_of(session, order.id)
     ]
+    fresh = is_fresh(session, order)
     data["attachments"] = [
         {
             "id": a.id,
@@ -158,7 +174,7 @@ def detail(session: Session, order: WorkOrder, principal: Principal, tz: ZoneInf
             "event_seq": link.event_seq,
             "url": f"/api/v1/attachments/{a.id}",
         }
-        for link, a in attachments_repository.of_order(session, order.id)
+        for link, a in ([] if fresh else attachments_repository.of_order(session, order.id))
     ]
     data["callbacks"] = [
         {
