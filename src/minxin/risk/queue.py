@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from minxin.risk import repository, tagger
+from minxin.risk import repository, tagger, taxonomy_service
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -163,6 +163,11 @@ class Drainer(threading.Thread):
         self.wake.set()
 
     def run(self) -> None:
+        try:  # compile the taxonomy now, not in the first batch after the server takes requests
+            with self.db.reading() as session:
+                taxonomy_service.active(session)
+        except Exception:
+            log.exception("risk: loading the taxonomy failed")
         while not self.stopping.is_set():
             self.wake.clear()
             try:

@@ -218,8 +218,10 @@ def upsert_subjects(session: Session, rows: Sequence[dict[str, Any]]) -> list[Su
     stmt = ins.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={"order_count": table.c.order_count + 1, "last_at": newest(table.c.last_at, ins.excluded.last_at)},
-    ).returning(table.c.id, table.c.key, table.c.score, table.c.score_at, sort_by_parameter_order=True)
-    result = session.execute(stmt, ordered)
+    ).returning(table.c.id, table.c.key, table.c.score, table.c.score_at)
+    # RETURNING carries the key, so the rows need not come back in parameter order: that lets
+    # SQLAlchemy send one multi-row statement instead of one per subject
+    result = sorted(session.execute(stmt, ordered), key=lambda r: str(r[1]))
     return [SubjectState(int(i), str(k), float(sc), at) for i, k, sc, at in result]
 
 
