@@ -60,6 +60,9 @@ def add_fact(session: Session, row: OrderFactRow) -> None:
     session.add(row)
 
 
+_WAITING_INSERT = order_facts_waiting.insert()
+
+
 def set_waiting(session: Session, values: Mapping[str, Any], *, new: bool = False) -> None:
     """Keep the order's ``order_facts_waiting`` row in step with its fact row (``values``: the
     fact row's columns): there while it is open, gone once replied to or closed. ``new``: the
@@ -68,7 +71,8 @@ def set_waiting(session: Session, values: Mapping[str, Any], *, new: bool = Fals
     if not new:
         session.execute(t.delete().where(t.c.number == values["number"]))
     if values["replied_at"] is None and values["closed_at"] is None:
-        session.execute(t.insert().values({c.name: values[c.name] for c in t.columns}))
+        # a parameter set, not ``.values(...)``: the statement is built and compiled once
+        session.execute(_WAITING_INSERT, [{c.name: values[c.name] for c in t.columns}])
 
 
 def work_order(session: Session, order_id: int, *, for_update: bool = False) -> WorkOrder | None:
