@@ -18,6 +18,7 @@ from minxin.config import Settings, get_settings
 from minxin.core.clock import Clock, SystemClock
 from minxin.db.migrate import upgrade
 from minxin.db.session import Database
+from minxin.jobs.pressure import InFlightMiddleware
 from minxin.jobs.registry import Runner, start_services
 from minxin.sla import live as sla_live
 from minxin.sla import policy_service as sla_policy_service
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     app = FastAPI(title="minxin 民心", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.minxin = state
+    app.add_middleware(InFlightMiddleware)  # lets in-process background work wait for a gap
     errors.install(app)
     for router in wiring.routers():
         app.include_router(router)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from minxin.jobs import pressure
 from minxin.risk import repository, tagger, taxonomy_service
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ POLL_SECONDS = 2.0
 #: after being woken, wait this long before draining, so that a busy moment's registrations are
 #: tagged in one batch: tags appear about this much later, at a fraction of the CPU
 GATHER_SECONDS = 0.2
+#: ... and then until this process serves no request, at most this long (:mod:`minxin.jobs.pressure`)
+MAX_DEFER_SECONDS = 0.5
 _KICK = "minxin.risk.kick"
 
 
@@ -177,6 +180,8 @@ class Drainer(threading.Thread):
             if self.wake.wait(self.poll):
                 # let the registrations of the next moment join one batch (they share relatives)
                 self.stopping.wait(self.delay)
+            # then start in a gap between this process's requests, not in the middle of one
+            pressure.wait_idle(MAX_DEFER_SECONDS)
 
     def stop(self) -> None:
         self.stopping.set()
