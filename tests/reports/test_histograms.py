@@ -29,13 +29,14 @@ def _reference(rows: list[tuple]) -> dict:
 @settings(max_examples=200, deadline=None)
 @given(rows)
 def test_histograms_match_the_core(rows: list[tuple]) -> None:
-    assert histograms(rows) == _reference(rows)
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[], [], [], []]
+    assert histograms(*columns) == _reference(rows)
 
 
 def test_histograms_take_decimal_sums_and_drop_emptied_buckets() -> None:
-    got = histograms([("A", 3, 2, Decimal(120)), ("A", 1, 0, 0), ("A", 3, 1, 60), ("B", 0, 0, 0)])
+    got = histograms(["A", "A", "A", "B"], [3, 1, 3, 0], [2, 0, 1, 0], [Decimal(120), 0, 60, 0])
     assert got == {"A": HandlingHistogram(((3, 3, 180),))}
-    assert histograms([]) == {}
+    assert histograms([], [], [], []) == {}
 
 
 @settings(max_examples=100, deadline=None)

@@ -124,32 +124,35 @@ def _key(group_by: str | None, value: Any) -> Any:
 class _Acc:
     """Counters and histogram rows of the groups of one query, from any number of reads.
 
-    Histogram rows are kept as they come and grouped once at the end with numpy: a city-wide
-    month by unit is ≈ 18k ``(unit, bucket)`` rows, and merging them into dicts row by row took
-    longer than reading them."""
+    Histogram rows are kept as columns as they come and grouped once at the end with numpy: a
+    city-wide month by unit is ≈ 18k ``(unit, bucket)`` rows, and merging them into dicts row by
+    row took longer than reading them."""
 
     def __init__(self) -> None:
         self.counters: dict[Any, list[int]] = {}
-        self.hist_rows: list[Sequence[Any]] = []  # (key, bucket, count, Σ seconds)
+        self.hist: tuple[list[Any], list[int], list[int], list[int]] = ([], [], [], [])  # key, bucket, count, Σ s
 
     def add(self, key: Any, values: Sequence[Any]) -> None:
         row = self.counters.setdefault(key, [0] * len(COUNTER_FIELDS))
         for j, v in enumerate(values):
             row[j] += int(v or 0)
 
-    def add_hist(self, group_by: str | None, grouped: bool, rows: Sequence[Sequence[Any]]) -> None:
-        """Rows ``(*group, bucket, count, Σ seconds)``, with one group column when ``grouped``."""
+    def add_hist(self, group_by: str | None, grouped: bool, columns: Sequence[list[Any]]) -> None:
+        """Columns ``[*group, bucket, count, Σ seconds]``, with one group column when ``grouped``."""
+        n = len(columns[-1])
         if not grouped:
-            self.hist_rows += [((), *r) for r in rows]
+            keys: list[Any] = [()] * n
         elif group_by in ("day", "month"):
-            self.hist_rows += [(_key(group_by, r[0]), *r[1:]) for r in rows]
+            keys = [_key(group_by, v) for v in columns[0]]
         else:
-            self.hist_rows += rows
+            keys = columns[0]
+        for mine, theirs in zip(self.hist, (keys, *columns[-3:]), strict=True):
+            mine.extend(theirs)
 
     def partials(self) -> dict[Any, KpiPartial]:
         """Groups holding at least one order (an ungrouped SUM over nothing is one NULL row)."""
         orders_all = COUNTER_FIELDS.index("orders_all")
-        hists = histograms(self.hist_rows)
+        hists = histograms(*self.hist)
         empty = HandlingHistogram()
         return {
             k: KpiPartial(**dict(zip(COUNTER_FIELDS, v, strict=True)), handling_hist=hists.get(k, empty))
@@ -158,38 +161,40 @@ class _Acc:
         }
 
 
-def histograms(rows: Sequence[Sequence[Any]]) -> dict[Any, HandlingHistogram]:
-    """``(key, bucket, count, Σ seconds)`` rows (a bucket of a key may repeat) → one histogram per
-    key: counts and sums added per bucket, empty buckets dropped (an emptied bucket keeps its row
-    in the tables), buckets ascending — what ``HandlingHistogram.from_mapping`` of the summed
-    rows gives, computed by column."""
-    if not rows:
+def histograms(keys: Sequence[Any], buckets: Sequence[int], counts: Sequence[int],
+               seconds: Sequence[Any]) -> dict[Any, HandlingHistogram]:
+    """Histogram rows by column (a bucket of a key may repeat) → one histogram per key: counts
+    and sums added per bucket, empty buckets dropped (an emptied bucket keeps its row in the
+    tables), buckets ascending — what ``HandlingHistogram.from_mapping`` of the summed rows
+    gives, computed with numpy."""
+    if not len(keys):
         return {}
-    keys, buckets, counts, seconds = zip(*rows, strict=True)
     index: dict[Any, int] = {}
     ki = np.fromiter((index.setdefault(k, len(index)) for k in keys), dtype=np.int64, count=len(keys))
     b = np.fromiter(buckets, dtype=np.int64, count=len(keys))
     order = np.lexsort((b, ki))
     ki, b = ki[order], b[order]
-    c = np.array(counts, dtype=np.int64)[order]
-    s = np.array([int(x or 0) for x in seconds], dtype=np.int64)[order]
+    c = np.fromiter(counts, dtype=np.int64, count=len(keys))[order]
+    s = np.fromiter((int(x or 0) for x in seconds), dtype=np.int64, count=len(keys))[order]
     starts = np.flatnonzero(np.concatenate(([True], (ki[1:] != ki[:-1]) | (b[1:] != b[:-1]))))
     ki, b, c, s = ki[starts], b[starts], np.add.reduceat(c, starts), np.add.reduceat(s, starts)
     kept = c > 0
     ki, b, c, s = ki[kept], b[kept], c[kept], s[kept]
     bounds = np.searchsorted(ki, np.arange(len(index) + 1)).tolist()
-    triples = list(zip(b.tolist(), c.tolist(), s.tolist(), strict=True))
-    return {key: HandlingHistogram(tuple(triples[bounds[i]:bounds[i + 1]])) for key, i in index.items()
-            if bounds[i] < bounds[i + 1]}  # fmt: skip
+    bl, cl, sl = b.tolist(), c.tolist(), s.tolist()
+    return {key: HandlingHistogram(tuple(zip(bl[bounds[i]:bounds[i + 1]], cl[bounds[i]:bounds[i + 1]],
+                                             sl[bounds[i]:bounds[i + 1]], strict=True)))
+            for key, i in index.items() if bounds[i] < bounds[i + 1]}  # fmt: skip
 
 
 def total_of(parts: Iterable[KpiPartial]) -> KpiPartial:
     """``sum_partials`` of many groups, with the histograms added by column (see ``histograms``)."""
     parts = list(parts)
     totals = [sum(getattr(p, name) for p in parts) for name in COUNTER_FIELDS]
-    rows = [((), *bucket) for p in parts for bucket in p.handling_hist.buckets]
-    return KpiPartial(**dict(zip(COUNTER_FIELDS, totals, strict=True)),
-                      handling_hist=histograms(rows).get((), HandlingHistogram()))  # fmt: skip
+    triples = [p.handling_hist.buckets for p in parts]
+    columns = [[t[j] for bs in triples for t in bs] for j in range(3)]
+    hist = histograms([()] * len(columns[0]), *columns).get((), HandlingHistogram())
+    return KpiPartial(**dict(zip(COUNTER_FIELDS, totals, strict=True)), handling_hist=hist)
 
 
 def _daily_dim(units: Sequence[str] | None, group_by: str | None, filters: Mapping[str, Sequence[str]]) -> str | None:
