@@ -55,5 +55,8 @@ def test_middleware_counts_http_requests_even_when_they_fail() -> None:
         with contextlib.suppress(RuntimeError):
             await middleware({"type": "http"}, None, None)
 
-    asyncio.run(run())
+    # in a thread of its own: another test of this process may have left an event loop running here
+    runner = threading.Thread(target=lambda: asyncio.run(run()))
+    runner.start()
+    runner.join(10)
     assert seen == [0, 1] and pressure.inflight() == 0

@@ -48,4 +48,7 @@ def test_an_order_acted_on_is_never_presented_as_fresh(as_user) -> None:
     replay = agent.post("/api/v1/orders", json=APPEAL, headers={"Idempotency-Key": "fresh-2"})
     assert replay.json()["status"] == "dispatched"
     assert [e["action"] for e in replay.json()["events"]] == ["register", "dispatch"]
-    assert replay.json() == agent.get(f"/api/v1/orders/{number}").json()
+    read = agent.get(f"/api/v1/orders/{number}").json()
+    # the drainer may tag the order between the two reads: the risk section is compared apart
+    assert _without_risk(replay.json()) == _without_risk(read)
+    assert replay.json()["risk"]["state"] in ("queued", "tagged") and read["risk"]["state"] in ("queued", "tagged")

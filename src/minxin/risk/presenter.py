@@ -112,8 +112,15 @@ def detail_section(session: Session, order: WorkOrder, principal: Principal, tz:
     profile = repository.profile(session, order.id)
     alerts = alert_repo.alerts_of_order(session, order.id)
     units = alert_repo.units_by_ids(session, [a.unit_id for a in alerts])
+    if profile is None and not repository.in_queue(session, order.id):
+        # the drainer may have committed between the two reads (each sees the latest commit on
+        # PostgreSQL): look once more before calling the order untagged
+        profile = repository.profile(session, order.id)
+        queued = False
+    else:
+        queued = profile is None
     if profile is None:
-        state, tags, subjects = ("queued" if repository.in_queue(session, order.id) else "untagged"), [], []
+        state, tags, subjects = ("queued" if queued else "untagged"), [], []
     else:
         state = "tagged"
         tags = tag_dicts(repository.active_tags(session, [order.id]), label_names(session), tz)
