@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+#: test processes for `make test` (pytest-xdist; whole files per process; 0 = one process)
+TEST_WORKERS ?= 2
 
 .PHONY: run test install install-test lint bench clean
 
@@ -29,7 +31,7 @@ run: install
 	$(BIN)/minxin serve --demo --host $(HOST) --port $(PORT)
 
 test: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
