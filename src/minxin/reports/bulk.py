@@ -9,7 +9,7 @@ be written in the same pass; rows that already exist (earlier imports, live orde
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
-from minxin.reports import pgbinary
+from minxin.reports import deferred, pgbinary
 from minxin.reports.models import (
     OPEN_SQL,
     WAITING_COLUMNS,
@@ -141,9 +141,10 @@ def _copy_columns(session: Session, table: str, names: Sequence[str], columns: S
         fixed = [(name, (kind, np.asarray(values))) for name, (kind, values, _) in zip(names, spec, strict=True) if kind != "text"]
         texts = [(name, values) for name, (kind, values, _) in zip(names, spec, strict=True) if kind == "text"]
         order = [name for name, _ in fixed] + [name for name, _ in texts]
-        data = pgbinary.dense_rows([f for _, f in fixed], [list(t) for _, t in texts])
+        parts = pgbinary.dense_parts([f for _, f in fixed], [list(t) for _, t in texts])
         with _dbapi(session).cursor().copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)") as copy:
-            copy.write(pgbinary.HEADER + data + pgbinary.TRAILER)
+            for part in (pgbinary.HEADER, *parts, pgbinary.TRAILER):
+                copy.write(part)
     else:
         marks = ", ".join("?" * len(names))
         rows = zip(*(sqlite_values(c) for c in spec), strict=True)
@@ -275,22 +276,37 @@ def existing_monthly(session: Session, first: date, last: date) -> dict[tuple[An
     return {tuple(r[1:]): int(r[0]) for r in session.execute(stmt)}
 
 
+def _merge_into(session: Session, table: Table, hist_table: Table, owner: str, key_names: Sequence[str],
+                key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray,
+                existing: Callable[[], dict[tuple[Any, ...], int]]) -> None:
+    """``merge_aggregate`` under the table lock; into an empty table with its indexes built after
+    the rows (``deferred``). The histogram table is deferred only with its owner: rows added to
+    existing owners need its unique key (``ON CONFLICT``)."""
+    lock_for_merge(session, table)
+    owner_deferred = deferred.defer_indexes(session, table.name)
+    hist_deferred = deferred.defer_indexes(session, hist_table.name) if owner_deferred else deferred.Deferred(hist_table.name)
+    merge_aggregate(session, table, hist_table, owner, key_names, key_columns, counters, hist,
+                    {} if owner_deferred else existing())  # fmt: skip
+    deferred.rebuild(session, owner_deferred)
+    deferred.rebuild(session, hist_deferred)
+
+
 def write_cells(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
     """Merge cells (key columns: day, unit, category, channel, appeal type, region)."""
-    lock_for_merge(session, kpi_cells)
     days = key_columns[0]
-    existing = existing_cells(session, min(days), max(days)) if len(days) else {}
-    merge_aggregate(session, kpi_cells, kpi_cell_hist, "cell_id",
-                    ("day", "unit", "category", "channel", "appeal_type", "region"), key_columns, counters, hist, existing)
+    if not len(days):
+        return
+    _merge_into(session, kpi_cells, kpi_cell_hist, "cell_id", ("day", "unit", "category", "channel", "appeal_type", "region"),
+                key_columns, counters, hist, lambda: existing_cells(session, min(days), max(days)))  # fmt: skip
 
 
 def write_monthly(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
     """Merge monthly rows (key columns: dim, month, unit, value)."""
-    lock_for_merge(session, kpi_monthly)
     months = key_columns[1]
-    existing = existing_monthly(session, min(months), max(months)) if len(months) else {}
-    merge_aggregate(session, kpi_monthly, kpi_monthly_hist, "monthly_id", ("dim", "month", "unit", "value"),
-                    key_columns, counters, hist, existing)
+    if not len(months):
+        return
+    _merge_into(session, kpi_monthly, kpi_monthly_hist, "monthly_id", ("dim", "month", "unit", "value"),
+                key_columns, counters, hist, lambda: existing_monthly(session, min(months), max(months)))  # fmt: skip
 
 
 def existing_daily(session: Session, first: date, last: date) -> dict[tuple[Any, ...], int]:
@@ -301,10 +317,11 @@ def existing_daily(session: Session, first: date, last: date) -> dict[tuple[Any,
 
 def write_daily(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
     """Merge city-wide daily rows (key columns: dim, day, value)."""
-    lock_for_merge(session, kpi_daily)
     days = key_columns[1]
-    existing = existing_daily(session, min(days), max(days)) if len(days) else {}
-    merge_aggregate(session, kpi_daily, kpi_daily_hist, "daily_id", ("dim", "day", "value"), key_columns, counters, hist, existing)
+    if not len(days):
+        return
+    _merge_into(session, kpi_daily, kpi_daily_hist, "daily_id", ("dim", "day", "value"), key_columns, counters, hist,
+                lambda: existing_daily(session, min(days), max(days)))
 
 
 def copy_waiting(session: Session, batch_id: int | None) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from minxin.db.session import Database
-from minxin.reports import bulk, cells, pgbinary, pipeline, repository
+from minxin.reports import bulk, cells, deferred, pgbinary, pipeline, repository
 from minxin.reports.columnar import (
     APPEALS,
     CHANNELS,
@@ -152,6 +153,9 @@ class _Checker:
         self.units = set(repository.unit_paths(session))
         self.categories = repository.category_codes(session)
         self.check_db = repository.has_any_fact_or_order(session)
+        #: ``order_facts`` held no row when the import began (and is locked by it): only live
+        #: work orders can hold a number already
+        self.facts_empty = False
         self.seen: dict[str, int] = {}
         self.missing_units: set[str] = set()
         self.missing_categories: set[str] = set()
@@ -165,7 +169,7 @@ class _Checker:
         known: set[str] = set()
         if self.check_db:
             with db.reading() as reader:
-                known = repository.existing_numbers(reader, cols.number)
+                known = repository.existing_numbers(reader, cols.number, facts=not self.facts_empty)
         for i, number in enumerate(cols.number):
             line = int(lines[i])
             first = self.seen.get(number)
@@ -221,6 +225,8 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             parsed = pipeline.in_worker(path, names, options.chunk_size, options.naive_tz)
         else:
             parsed = pipeline.in_process(names, chunks, options.naive_tz)
+        facts_deferred = deferred.defer_indexes(session, "order_facts")
+        checker.facts_empty = bool(facts_deferred)
         writer = bulk.FactWriter(session)
         writing = True
         try:
@@ -250,6 +256,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             result.imported = 0
             result.seconds = time.perf_counter() - started
             return result
+        deferred.rebuild(session, facts_deferred)
         if progress:
             progress(total, total, "汇总 building aggregates")
         result.created_units = sorted(checker.missing_units)
@@ -270,12 +277,16 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
 
 def _write_aggregates(session: Session, table: cells.CellTable, units: cells.Vocab, categories: cells.Vocab,
                       regions: cells.Vocab) -> None:
+    """Cells, then the monthly and daily rollups. The rollups are summed in a thread while the
+    database takes the cells (numpy sorts and sums release the GIL, and so does waiting on the
+    socket), so the two cores work at once; the thread only reads ``table`` and the vocabularies."""
     if not len(table):
         return
-    bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
-    m = cells.monthly(table, units, categories, regions)
+    with ThreadPoolExecutor(1, thread_name_prefix="minxin-rollups") as pool:
+        rollups = pool.submit(lambda: (cells.monthly(table, units, categories, regions), cells.daily(table, categories, regions)))
+        bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
+        m, d = rollups.result()
     bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
-    d = cells.daily(table, categories, regions)
     bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
 
 

@@ -91,14 +91,34 @@ def rows(columns: Sequence[Column]) -> bytes:
 
 
 def dense_rows(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence[str]]) -> bytes:
+    """``dense_parts`` joined into one payload."""
+    return b"".join(dense_parts(fixed, texts))
+
+
+def _layouts(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows of ``lengths``, each row's index into them), with one sort of a packed
+    int64 per row rather than a lexicographic sort of the rows (``np.unique(axis=0)``)."""
+    n, k = lengths.shape
+    if k == 0:
+        return np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64)
+    for j in range(k):  # mixed radix over each column's distinct lengths (few: codes are short)
+        distinct, position = np.unique(lengths[:, j], return_inverse=True)
+        key = key * len(distinct) + position.reshape(-1)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return lengths[first], inverse.reshape(-1)
+
+
+def dense_parts(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence[str]]) -> list[bytes]:
     """Binary rows of NOT NULL columns — the fixed-width ones first, then the texts — laid out as
     numpy structured records: rows whose texts have the same byte lengths share one record
-    layout, so each group is a single ``tobytes()``. Fast for aggregate tables, whose few text
-    columns (unit, category, channel, …) take few distinct values and lengths. Row order follows
-    the groups, which ``COPY`` does not mind."""
+    layout, so each group is a single ``tobytes()`` (one part per group; write them in any order,
+    without joining). Fast for aggregate tables, whose few text columns (unit, category, channel,
+    …) take few distinct values and lengths. Row order follows the groups, which ``COPY`` does not
+    mind."""
     n = len(fixed[0][1]) if fixed else len(texts[0])
     if n == 0:
-        return b""
+        return []
     codes, blobs = [], []  # per text column: each row's value code, and each code's bytes
     for column in texts:
         values = list(dict.fromkeys(column))
@@ -109,11 +129,7 @@ def dense_rows(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence
         np.stack([np.array([len(b) for b in blob], dtype=np.int64)[c] for blob, c in zip(blobs, codes, strict=True)], axis=1)
         if texts else np.zeros((n, 0), dtype=np.int64)
     )  # fmt: skip
-    if texts:
-        layouts, inverse = np.unique(lengths, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    else:
-        layouts, inverse = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
+    layouts, inverse = _layouts(lengths)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(layouts) + 1))
     parts = []
@@ -135,6 +151,6 @@ def dense_rows(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence
         for j, size in enumerate(layout):
             record[f"tl{j}"] = size
             if size:
-                record[f"t{j}"] = np.array(blobs[j], dtype=object)[codes[j][rows]].astype(f"S{size}")
+                record[f"t{j}"] = np.array(blobs[j], dtype=f"S{size}")[codes[j][rows]]
         parts.append(record.tobytes())
-    return b"".join(parts)
+    return parts

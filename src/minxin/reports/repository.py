@@ -241,12 +241,13 @@ def bump_sequences(session: Session, highest: Mapping[str, int]) -> None:
             row.value = value
 
 
-def existing_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
-    """Which of ``numbers`` are already live work orders or facts (checked in slices)."""
+def existing_numbers(session: Session, numbers: Sequence[str], *, facts: bool = True) -> set[str]:
+    """Which of ``numbers`` are already live work orders or (with ``facts``) facts, in slices."""
     found: set[str] = set()
     for i in range(0, len(numbers), 5000):
         part = list(numbers[i : i + 5000])
-        found |= set(session.scalars(select(OrderFactRow.number).where(OrderFactRow.number.in_(part))))
+        if facts:
+            found |= set(session.scalars(select(OrderFactRow.number).where(OrderFactRow.number.in_(part))))
         found |= set(session.scalars(select(WorkOrder.number).where(WorkOrder.number.in_(part))))
     return found
 
