@@ -16,6 +16,7 @@ import pytest
 from minxin.errors import Invalid
 from minxin.reports import maintenance, pipeline
 from minxin.reports.importer import ImportOptions, run_import
+from minxin.reports.rowparse import concat
 from minxin.reports.sources import check_header, read_rows
 from tests.reports.csvrows import random_rows, to_csv
 
@@ -37,13 +38,20 @@ def awkward_file(tmp_path: Path) -> Path:
     return path
 
 
-def _same_chunk(a: Any, b: Any) -> None:
-    assert a[0] == b[0] and a[2] == b[2]
-    pa, pb = a[1], b[1]
-    assert np.array_equal(pa.lines, pb.lines) and pa.rejections == pb.rejections
-    assert pa.truncated_titles == pb.truncated_titles
-    for f in fields(pa.columns):
-        x, y = getattr(pa.columns, f.name), getattr(pb.columns, f.name)
+def _whole(parsed: list[Any]) -> tuple[int, Any, np.ndarray, list[Any], int]:
+    """Chunks joined: rows read, columns, file lines, rejections, titles cut."""
+    chunks = [p[1] for p in parsed]
+    columns = concat([c.columns for c in chunks if len(c.columns)])
+    lines = np.concatenate([c.lines for c in chunks])
+    rejections = sorted((r for c in chunks for r in c.rejections), key=lambda r: r.line)
+    return sum(p[0] for p in parsed), columns, lines, rejections, sum(c.truncated_titles for c in chunks)
+
+
+def _same(here: list[Any], there: list[Any]) -> None:
+    a, b = _whole(here), _whole(there)
+    assert a[0] == b[0] and np.array_equal(a[2], b[2]) and a[3] == b[3] and a[4] == b[4]
+    for f in fields(a[1]):
+        x, y = getattr(a[1], f.name), getattr(b[1], f.name)
         if f.name == "times":
             assert x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
         elif isinstance(x, np.ndarray):
@@ -58,9 +66,8 @@ def test_the_worker_parses_exactly_like_the_import_process(tmp_path: Path) -> No
     names, _ = check_header(header)
     here = list(pipeline.in_process(names, chunks, None))
     there = list(pipeline.in_worker(path, names, 64, None))
-    assert len(here) == len(there) > 5
-    for a, b in zip(here, there, strict=True):
-        _same_chunk(a, b)
+    assert len(here) > 5 and len(there) > 1
+    _same(here, there)
     assert multiprocessing.active_children() == []
 
 

@@ -1,14 +1,15 @@
 """Reading and parsing a history file in a second process, while the import process checks,
 aggregates and writes the chunks before it.
 
-Why: an import is single-threaded Python, and reading the CSV (``csv`` module) and parsing its
-columns (``rowparse``) are about half of its time per row (profile in docs/benchmarks.md,
-"Reports at scale"). In a worker process they run on the other core, one chunk ahead, at the cost
-of pickling each parsed chunk (a few % of parsing it).
+Why: an import is single-threaded Python, and reading the CSV and parsing its columns
+(``rowparse``) are about half of its time per row (profile in docs/benchmarks.md, "Reports at
+scale"). In a worker process they run on the other core, one chunk ahead, at the cost of
+pickling each parsed chunk (a few % of parsing it). The worker reads with pyarrow
+(``arrowread``); the import process, for smaller files, with the ``csv`` module (``read_rows``).
 
-Invariants: the worker does exactly what the in-process path does (``read_rows`` then
-``parse_chunk``) and sends the chunks in file order, so an import gives the same rows,
-rejections and line numbers either way (tests/reports/test_pipeline.py); an ``Invalid`` raised
+Invariants: the worker gives exactly what the in-process path gives (``read_rows`` then
+``parse_chunk``), in file order: the same rows, rejections and line numbers, though cut into
+chunks at other rows (tests/reports/test_pipeline.py compares them); an ``Invalid`` raised
 while reading (a file that stops being UTF-8) reaches the caller as the same ``Invalid``; the
 worker never touches the database, and it is stopped when the consumer stops early.
 """
@@ -23,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from minxin.errors import Invalid
+from minxin.reports import arrowread
 from minxin.reports.rowparse import ParsedChunk, parse_chunk
-from minxin.reports.sources import read_rows
 
 #: files at least this large are parsed in a worker (≈ 150k orders; the worker costs ≈ 1 s to start)
 WORKER_MIN_BYTES = 64 * 1024 * 1024
@@ -49,8 +50,7 @@ def in_process(names: Sequence[str], chunks: Iterator[Any], naive_tz: tzinfo | N
 
 def _work(path: str, names: list[str], chunk_size: int, naive_tz: tzinfo | None, out: Any) -> None:
     try:
-        _header, chunks = read_rows(Path(path), chunk_size)
-        for parsed in in_process(names, chunks, naive_tz):
+        for parsed in arrowread.read_parsed(Path(path), names, chunk_size, naive_tz):
             out.put(("chunk", parsed))
         out.put(("end", None))
     except Invalid as exc:

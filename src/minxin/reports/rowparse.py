@@ -11,7 +11,7 @@ fast path that ``from_row`` would refuse (tests/reports/test_columnar.py checks 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -30,6 +30,7 @@ from minxin.reports.columnar import (
     URGENCIES,
     FactColumns,
 )
+from minxin.reports.textcols import Encoded, Utf8, combined
 
 #: the longest codes the reporting tables hold
 MAX_NUMBER, MAX_CODE, MAX_TITLE = 64, 64, 200
@@ -94,18 +95,19 @@ def _two(c: np.ndarray, at: np.ndarray | int) -> np.ndarray:
     return (c[rows, at].astype(np.int64) - 48) * 10 + c[rows, at + 1] - 48
 
 
-def parse_instants(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def parse_instants(values: Sequence[str] | Utf8) -> tuple[np.ndarray, np.ndarray]:
     """(µs since the epoch or ``NONE`` for empty cells, ok) — ``ok`` is False where the value is
     not one of the fast shapes; those cells must be parsed by ``from_row``."""
     n = len(values)
-    lens = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    utf8 = isinstance(values, Utf8)  # lengths in bytes: a non-ASCII cell is never a fast shape either way
+    lens = values.byte_lengths() if utf8 else np.fromiter(map(len, values), dtype=np.int64, count=n)
     us = np.full(n, NONE, dtype=np.int64)
     ok = lens == 0
     shaped = (lens == 25) | (lens == 20) | (lens == 29) | (lens == 32)
     idx = np.flatnonzero(shaped)
     if not len(idx):
         return us, ok
-    c = _bytes([values[i] for i in idx] if len(idx) < n else values)
+    c = values.matrix(idx, _WIDTH) if utf8 else _bytes([values[i] for i in idx] if len(idx) < n else values)
     length = lens[idx]
     dig = c[:, _DIGITS]
     good = ((dig >= 48) & (dig <= 57)).all(axis=1)
@@ -155,22 +157,28 @@ def parse_instants(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 _BAD = -128
 
 
-def _coded(values: Sequence[Hashable], parse: Callable[[Any], Any], encode: Callable[[Any], int],
+def _coded(values: Sequence[Hashable] | Encoded, parse: Callable[[Any], Any], encode: Callable[[Any], int],
            dtype: type = np.int8) -> tuple[np.ndarray, np.ndarray]:
     """Parse each *distinct* value once and encode it: (codes, ok). A value ``parse`` refuses
     (``FactError``) is not ok; its row goes to ``from_row`` for the authoritative message."""
-    table: dict[Hashable, int] = {}
-    for v in set(values):
+    def code(v: Any) -> int:
         try:
-            table[v] = encode(parse(v))
+            return encode(parse(v))
         except FactError:
-            table[v] = _BAD
+            return _BAD
+
+    if isinstance(values, Encoded):
+        codes = np.array([code(v) for v in values.values], dtype=dtype)[values.index]
+        return codes, codes != _BAD
+    table = {v: code(v) for v in set(values)}
     codes = np.fromiter(map(table.__getitem__, values), dtype=dtype, count=len(values))
     return codes, codes != _BAD
 
 
-def _stripped(values: Sequence[str]) -> list[str]:
+def _stripped(values: Sequence[str] | Encoded) -> list[str]:
     """Strip low-cardinality codes once per distinct value."""
+    if isinstance(values, Encoded):
+        return np.array([v.strip() for v in values.values], dtype=object)[values.index].tolist()  # type: ignore[no-any-return]
     table = {v: v.strip() for v in set(values)}
     return list(map(table.__getitem__, values))
 
@@ -220,10 +228,27 @@ def parse_chunk(
         )
     rows = [rows[i] for i in keep] if len(keep) < len(rows) else rows
     lines = lines[keep] if len(keep) < len(lines) else lines
-    n = len(rows)
     cols: dict[str, Sequence[str]] = {}
-    if n:
+    if rows:
         cols = dict(zip(header, zip(*rows, strict=True), strict=True))  # column tuples, no copies
+    return parse_columns(cols, len(rows), lines, rejections, naive_tz=naive_tz)
+
+
+Column = Sequence[str] | Encoded | Utf8
+
+
+def parse_columns(
+    cols: Mapping[str, Column],
+    n: int,
+    lines: np.ndarray,
+    rejections: list[Rejection] | None = None,
+    *,
+    naive_tz: tzinfo | None = None,
+) -> ParsedChunk:
+    """Parse ``n`` rows given by column (a column missing from ``cols`` is empty) — lists of
+    strings, or ``textcols`` shapes — with ``lines`` the file line of each row; ``rejections``:
+    those already made for this chunk (rows of the wrong width)."""
+    rejections = [] if rejections is None else rejections
     blank = [""] * n
     col = lambda name: cols.get(name, blank)  # noqa: E731
     slow = np.zeros(n, dtype=bool)
@@ -239,7 +264,11 @@ def parse_chunk(
                           ("urgency", URGENCIES)):
         enum[name], ok = _coded(col(name), _enum(name), _index(members))
         slow |= ~ok
-    triples = list(zip(col("status"), col("merged"), col("void"), strict=True))
+    triples: Sequence[tuple[str, str, str]] | Encoded
+    if any(isinstance(col(c), Encoded) for c in ("status", "merged", "void")):
+        triples = combined(*(c if isinstance(c, Encoded) else Encoded.of(c) for c in map(col, ("status", "merged", "void"))))
+    else:
+        triples = list(zip(col("status"), col("merged"), col("void"), strict=True))
     enum["status"], ok = _coded(triples, _status, _index(STATUSES))
     slow |= ~ok
     flags = {}

@@ -53,30 +53,32 @@ def read_rows(path: Path, chunk_size: int) -> tuple[list[str], Iterator[Chunk]]:
     handle = path.open("r", encoding="utf-8-sig", newline="")
     reader = csv.reader(handle)
     header = _csv_header(handle, reader)
+    return header, _Closing(csv_chunks(handle, reader, chunk_size), handle)
 
-    def chunks() -> Iterator[tuple[list[list[str]], list[int] | int, int]]:
-        try:
-            while True:
-                start = reader.line_num
-                rows = list(islice(reader, chunk_size))
-                if not rows:
-                    return
-                if reader.line_num - start == len(rows) and all(rows):
-                    yield rows, start + 1, handle.buffer.tell()  # one line per row: lines are consecutive
-                    continue
-                lines, line = [], start + 1  # rows with line breaks inside quoted cells, or blank lines
-                for row in rows:
-                    lines.append(line)
-                    line += 1 + sum(cell.count("\n") for cell in row)
-                kept = [(r, n) for r, n in zip(rows, lines, strict=True) if r]
-                yield [r for r, _ in kept], [n for _, n in kept], handle.buffer.tell()
-        except UnicodeDecodeError as exc:
-            raise Invalid(f"第 {reader.line_num} 行附近不是 UTF-8 编码", f"Not UTF-8 near line {reader.line_num}",
-                          code="import.bad_encoding") from exc
-        finally:
-            handle.close()
 
-    return header, _Closing(chunks(), handle)
+def csv_chunks(handle: Any, reader: Any, chunk_size: int, line_base: int = 0) -> Iterator[Chunk]:
+    """Chunks of ``reader`` (a ``csv.reader`` over the text file ``handle``); ``line_base``: the
+    file lines before the point where ``reader`` began. Closes ``handle`` at the end."""
+    try:
+        while True:
+            start = line_base + reader.line_num
+            rows = list(islice(reader, chunk_size))
+            if not rows:
+                return
+            if line_base + reader.line_num - start == len(rows) and all(rows):
+                yield rows, start + 1, handle.buffer.tell()  # one line per row: lines are consecutive
+                continue
+            lines, line = [], start + 1  # rows with line breaks inside quoted cells, or blank lines
+            for row in rows:
+                lines.append(line)
+                line += 1 + sum(cell.count("\n") for cell in row)
+            kept = [(r, n) for r, n in zip(rows, lines, strict=True) if r]
+            yield [r for r, _ in kept], [n for _, n in kept], handle.buffer.tell()
+    except UnicodeDecodeError as exc:
+        line = line_base + reader.line_num
+        raise Invalid(f"第 {line} 行附近不是 UTF-8 编码", f"Not UTF-8 near line {line}", code="import.bad_encoding") from exc
+    finally:
+        handle.close()
 
 
 class _Closing:
