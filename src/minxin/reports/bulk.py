@@ -52,7 +52,8 @@ class FactWriter:
 
     On PostgreSQL one binary ``COPY … FROM STDIN`` stays open across chunks (rows laid out by
     ``pgbinary``), so the server ingests chunk k while Python parses chunk k+1; call ``close()``
-    before any other statement. ``write`` takes ``pgbinary`` columns in ``FACT_COLUMNS`` order.
+    before any other statement. ``write`` takes ``pgbinary`` columns in ``FACT_COLUMNS`` order;
+    the ``COPY`` names them in ``pgbinary.field_order``, so it opens with the first chunk.
     """
 
     def __init__(self, session: Session) -> None:
@@ -60,17 +61,21 @@ class FactWriter:
         self.postgres = is_postgres(session)
         self._copy: Any = None
         self._cm: Any = None
-        if self.postgres:
-            from psycopg.copy import QueuedLibpqWriter
 
-            cursor = _dbapi(session).cursor()
-            self._cm = cursor.copy(f"COPY order_facts ({', '.join(FACT_COLUMNS)}) FROM STDIN WITH (FORMAT binary)",
-                                   writer=QueuedLibpqWriter(cursor))  # fmt: skip
-            self._copy = self._cm.__enter__()
-            self._copy.write(pgbinary.HEADER)
+    def _open(self, kinds: Sequence[str]) -> None:
+        from psycopg.copy import QueuedLibpqWriter
+
+        names = [FACT_COLUMNS[i] for i in pgbinary.field_order(kinds)]
+        cursor = _dbapi(self.session).cursor()
+        self._cm = cursor.copy(f"COPY order_facts ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)",
+                               writer=QueuedLibpqWriter(cursor))  # fmt: skip
+        self._copy = self._cm.__enter__()
+        self._copy.write(pgbinary.HEADER)
 
     def write(self, columns: Sequence[pgbinary.Column]) -> None:
         if self.postgres:
+            if self._cm is None:
+                self._open([kind for kind, _, _ in columns])
             self._copy.write(pgbinary.rows(columns))
         else:
             marks = ", ".join("?" * len(FACT_COLUMNS))

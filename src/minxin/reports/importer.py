@@ -8,6 +8,8 @@ as long as nothing was rejected. At the end: with any rejection and without ``sk
 transaction is rolled back (nothing half-loaded) and every rejected line is reported; otherwise
 missing codes are created, cells and monthly rollups merged, live numbering moved past imported
 numbers of its own shape (``YYYYMMDD`` + 6 digits), and an ``import_batches`` row written.
+On PostgreSQL, tables that are still empty (a first load) get their indexes after the rows
+(``deferred``); the cells go in while a thread sums the monthly and daily rollups.
 
 Imported rows are history, not work orders: they never change afterwards (see docs/benchmarks.md
 "Reports at scale" for why they are not inserted into ``work_orders``).
@@ -220,13 +222,13 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         batch_id = repository.add_batch(session, ImportBatch(
             filename=path.name[:500], sha256="", rows=0, skipped=0, created_at=now, created_by=options.actor,
             options={"create_missing": options.create_missing, "skip_invalid": options.skip_invalid}))  # fmt: skip
+        facts_deferred = deferred.defer_indexes(session, "order_facts")  # before any worker starts
+        checker.facts_empty = bool(facts_deferred)
         if pipeline.wants_worker(path, options.parse_in_worker):
             chunks.close()  # the worker reads the file itself
             parsed = pipeline.in_worker(path, names, options.chunk_size, options.naive_tz)
         else:
             parsed = pipeline.in_process(names, chunks, options.naive_tz)
-        facts_deferred = deferred.defer_indexes(session, "order_facts")
-        checker.facts_empty = bool(facts_deferred)
         writer = bulk.FactWriter(session)
         writing = True
         try:

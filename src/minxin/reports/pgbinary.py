@@ -1,19 +1,25 @@
-"""PostgreSQL binary ``COPY`` payloads built with numpy: no per-row Python, no text parsing.
+"""PostgreSQL binary ``COPY`` payloads built with numpy: no text formatting, no text parsing.
 
 Why: formatting rows one by one (``csv.writer``, ``Copy.write_row``) was the largest cost of a
 history import, and parsing ISO timestamps the largest cost on the server. In the binary format
-every field is a big-endian value behind its byte length (−1 = NULL), so whole columns can be
-laid out at once: fixed-width columns by one fancy-indexed assignment each, text columns by
-scattering the concatenated UTF-8 bytes. Format: PostgreSQL docs, "COPY … Binary Format".
+every field is a big-endian value behind its byte length (−1 = NULL), so fixed-width columns
+can be laid out a whole column at a time, as fields of numpy structured records (one record
+layout per combination of NULLs or of text lengths, so rows come out grouped, which ``COPY``
+does not mind); texts follow as length-prefixed values, joined in C. Format: PostgreSQL docs,
+"COPY … Binary Format".
 
 A column is ``(kind, values, null)`` with ``kind`` one of ``int2 int4 int8 float8 bool date
-timestamptz text code`` (``code``: a text column with few distinct values, encoded once each); ``values`` a numpy array (dates: days since 1970-01-01; timestamptz: µs
-since the Unix epoch) or, for text, a list of ``str`` (None = NULL); ``null`` an optional mask.
+timestamptz text code`` (``code``: a text column with few distinct values, encoded once each);
+``values`` a numpy array (dates: days since 1970-01-01; timestamptz: µs since the Unix epoch)
+or, for text, a list of ``str`` (None = NULL); ``null`` an optional mask.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -28,66 +34,86 @@ _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": 
 Column = tuple[str, Any, "np.ndarray | None"]
 
 
-def _put(buf: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
-    """Write each row's fixed-width big-endian value at its offset."""
-    if not len(at):
-        return
-    raw = np.ascontiguousarray(values).view(np.uint8).reshape(len(at), -1)
-    buf[at[:, None] + np.arange(raw.shape[1])] = raw
+def field_order(kinds: Sequence[str]) -> list[int]:
+    """The order in which ``rows`` lays out fields, as indexes into its columns: the fixed-width
+    columns first, then the text ones (each group in the given order). Name the columns of the
+    ``COPY`` statement in this order."""
+    fixed = [i for i, k in enumerate(kinds) if k not in ("text", "code")]
+    return fixed + [i for i, k in enumerate(kinds) if k in ("text", "code")]
+
+
+#: the 4-byte length prefix of short values, built once
+_LENGTHS = [struct.pack(">i", k) for k in range(1024)]
+_NULL = struct.pack(">i", -1)
+
+
+def _prefixed(value: bytes | None) -> bytes:
+    if value is None:
+        return _NULL
+    size = len(value)
+    return (_LENGTHS[size] if size < 1024 else struct.pack(">i", size)) + value
 
 
 def rows(columns: Sequence[Column]) -> bytes:
-    """The binary rows (without header and trailer) of equally long columns."""
+    """The binary rows (without header and trailer) of equally long columns, fields in
+    ``field_order`` and rows in an order of their own (``COPY`` does not mind).
+
+    How: rows are grouped by which fixed-width fields are NULL, so that within a group the
+    fixed-width part of every row has one layout: a numpy structured array, laid out by whole
+    columns and turned into bytes at once. Each row's texts follow as length-prefixed values
+    (a ``code`` column's few distinct values are prefixed once each), and the pieces are joined
+    in C by ``bytes.join``. No per-byte index arrays: laying out 1M order rows takes about a
+    quarter of the time that scattering every byte did."""
     n = len(columns[0][1])
     if n == 0:
         return b""
-    sizes = np.full(n, 2, dtype=np.int64)  # the field count
-    prepared = []
-    for kind, values, null in columns:
-        if kind in ("text", "code"):  # "code": text with few distinct values, encoded once each
-            if kind == "code":
-                table = {v: (None if v is None else v.encode()) for v in set(values)}
-                encoded = list(map(table.__getitem__, values))
-                has_null = None in table
+    fixed = [(kind, np.asarray(values), None if null is None else np.asarray(null, dtype=bool))
+             for kind, values, null in columns if kind not in ("text", "code")]  # fmt: skip
+    texts: list[Sequence[bytes]] = []
+    for kind, values, _ in columns:
+        if kind == "code":
+            table = {v: _prefixed(None if v is None else v.encode()) for v in set(values)}
+            texts.append(list(map(table.__getitem__, values)))
+        elif kind == "text":
+            encoded = [b"" if v is None else v.encode() for v in values]
+            if max(map(len, encoded)) < len(_LENGTHS) and None not in values:
+                texts.append([_LENGTHS[len(e)] + e for e in encoded])
             else:
-                encoded = [None if v is None else v.encode() for v in values]
-                has_null = any(e is None for e in encoded)
-            if has_null:
-                lengths = np.fromiter((-1 if e is None else len(e) for e in encoded), dtype=np.int64, count=n)
-                blob = np.frombuffer(b"".join(e for e in encoded if e), dtype=np.uint8)
-            else:
-                lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
-                blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-            prepared.append(("text", lengths, blob))
-        else:
-            width = np.dtype(_FIXED[kind]).itemsize
-            missing = np.zeros(n, dtype=bool) if null is None else np.asarray(null, dtype=bool)
-            lengths = np.where(missing, -1, width)
-            prepared.append((kind, lengths, np.asarray(values)))
-        sizes += 4 + np.maximum(lengths, 0)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    buf = np.zeros(int(sizes.sum()), dtype=np.uint8)
-    _put(buf, starts, np.full(n, len(columns), dtype=">i2"))
-    at = starts + 2
-    for kind, lengths, data in prepared:
-        _put(buf, at, lengths.astype(">i4"))
-        present = lengths >= 0
-        if kind == "text":
-            total = int(lengths[present].sum())
-            if total:
-                counts = np.maximum(lengths, 0)
-                first = np.repeat(at + 4, counts)
-                within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-                buf[first + within] = data
-        else:
-            values = data[present]
-            if kind == "date":
-                values = values - _PG_DAYS
-            elif kind == "timestamptz":
-                values = values - _PG_US
-            _put(buf, at[present] + 4, values.astype(_FIXED[kind]))
-        at = at + 4 + np.maximum(lengths, 0)
-    return buf.tobytes()
+                texts.append([_prefixed(None if v is None else e) for v, e in zip(values, encoded, strict=True)])
+    nullable = [j for j, (_, _, null) in enumerate(fixed) if null is not None and null.any()]
+    pattern = np.zeros(n, dtype=np.int64)
+    for j in nullable:
+        pattern = pattern * 2 + fixed[j][2]
+    distinct, inverse = np.unique(pattern, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(distinct) + 1))
+    prefixes: list[memoryview] = []
+    for g in range(len(distinct)):
+        group = order[bounds[g] : bounds[g + 1]]
+        first = int(group[0])
+        present = [null is None or not null[first] for _, _, null in fixed]
+        fields: list[tuple[str, str]] = [("count", ">i2")]
+        for j, (kind, _, _) in enumerate(fixed):
+            fields.append((f"l{j}", ">i4"))
+            if present[j]:
+                fields.append((f"f{j}", _FIXED[kind]))
+        record = np.empty(len(group), dtype=np.dtype(fields))
+        record["count"] = len(columns)
+        for j, (kind, values, _) in enumerate(fixed):
+            if not present[j]:
+                record[f"l{j}"] = -1
+                continue
+            v = values[group]
+            record[f"l{j}"] = np.dtype(_FIXED[kind]).itemsize
+            record[f"f{j}"] = v - _PG_DAYS if kind == "date" else (v - _PG_US if kind == "timestamptz" else v)
+        raw = record.tobytes()
+        size = record.dtype.itemsize
+        prefixes += [raw[k : k + size] for k in range(0, len(raw), size)]
+    if not texts:
+        return b"".join(prefixes)
+    pick = itemgetter(*order.tolist()) if n > 1 else (lambda column: (column[0],))
+    return b"".join(chain.from_iterable(zip(prefixes, *(pick(column) for column in texts), strict=True)))
 
 
 def dense_rows(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence[str]]) -> bytes:
