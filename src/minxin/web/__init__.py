@@ -3,8 +3,8 @@
 Pages live in ``minxin.web.routes`` (listed in ``wiring.ROUTER_MODULES``). ``install(app)``
 adds what a router cannot: the ``/static`` mount, the HTML error pages (so a browser never
 sees JSON or a traceback) and the session-cookie authenticator that lets the console's own
-scripts, ``<img>`` and ``<audio>`` tags call the JSON API; and ``/docs`` served from vendored
-Swagger UI instead of a CDN (``web.docs``). It is idempotent.
+scripts, ``<img>`` and ``<audio>`` tags call the JSON API; and ``/docs`` served from the Swagger
+UI files of the ``fastapi-offline`` wheel instead of a CDN (``web.docs``). It is idempotent.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def install(app: FastAPI) -> None:
     docs.install(app)
 
 
-def _static_files() -> Any:
+def _static_files(directory: Path = STATIC_DIR) -> Any:
     """Static files; a URL carrying ``?v=<content hash>`` (``render.asset``) is cached for a
     year, so an office PC downloads the stylesheet and scripts once per release."""
     from fastapi.staticfiles import StaticFiles
@@ -44,4 +44,4 @@ def _static_files() -> Any:
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             return response
 
-    return VersionedStaticFiles(directory=STATIC_DIR)
+    return VersionedStaticFiles(directory=directory)
