@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.core.kpi.partials import DEFAULT_TZ
@@ -82,39 +83,9 @@ def group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_sum(keys: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inverse, first row of each group, summed ``values`` per group) with a single sort."""
-    n = len(keys[0])
-    packed = _packed(keys) if n else None
-    if packed is None:
-        inverse, first = group(keys)
-        return inverse, first, sum_by(inverse, len(first), values)
-    order = np.argsort(packed, kind="stable")
-    ordered = packed[order]
-    boundary = np.r_[True, ordered[1:] != ordered[:-1]]
-    starts = np.flatnonzero(boundary)
-    inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = np.cumsum(boundary) - 1
-    return inverse, order[starts], _compact(segment_sums(values[order], starts))
-
-
-def segment_sums(ordered: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Sums (int64) of the runs of rows of ``ordered`` that begin at ``starts``.
-
-    Why not just ``np.add.reduceat``: its cost is per run, and an import's cells are mostly
-    runs of one row (a chunk's orders rarely share day × unit × category × channel × type ×
-    region), so single rows are copied and only the longer runs reduced; and casting to int64
-    first is about twice as fast as asking ``reduceat`` for an int64 result."""
-    n = len(ordered)
-    sizes = np.diff(np.r_[starts, n])
-    multi = sizes > 1
-    if 2 * int(multi.sum()) > len(starts):
-        return np.add.reduceat(ordered.astype(np.int64, copy=False), starts, axis=0)
-    out = ordered[starts].astype(np.int64, copy=False)
-    if multi.any():
-        runs = sizes[multi]
-        sub = ordered[np.repeat(multi, sizes)].astype(np.int64, copy=False)
-        out[multi] = np.add.reduceat(sub, np.r_[0, np.cumsum(runs)[:-1]], axis=0)
-    return out
+    """(inverse, first row of each group, summed ``values`` per group)."""
+    inverse, first = group(keys)
+    return inverse, first, _compact(sum_by(inverse, len(first), values))
 
 
 def _compact(sums: np.ndarray) -> np.ndarray:
@@ -125,16 +96,17 @@ def _compact(sums: np.ndarray) -> np.ndarray:
 
 
 def sum_by(inverse: np.ndarray, m: int, values: np.ndarray) -> np.ndarray:
-    """Row sums of ``values`` (n × k integers) into ``m`` groups (``inverse`` from ``group``):
-    one stable sort and one ``add.reduceat`` over all columns at once."""
-    if len(inverse) == 0:
+    """Row sums (int64) of ``values`` (n × k integers) into ``m`` groups (``inverse`` from
+    ``group``), as one product with the sparse m × n matrix that has a 1 at (group, row).
+
+    Why: exact integer sums in one pass in C, with no sort and no gather of the rows; 1.5–3×
+    faster than sorting the rows and ``np.add.reduceat`` over their runs, whether the groups
+    are many (an import's cells, mostly one order each) or few (rollups by day)."""
+    n = len(inverse)
+    if n == 0:
         return np.zeros((m, values.shape[1]), dtype=np.int64)
-    order = np.argsort(inverse, kind="stable")
-    sorted_groups = inverse[order]
-    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
-    out = np.zeros((m, values.shape[1]), dtype=np.int64)
-    out[sorted_groups[starts]] = np.add.reduceat(values[order].astype(np.int64, copy=False), starts, axis=0)
-    return out
+    membership = sparse.csc_matrix((np.ones(n, dtype=np.int64), inverse, np.arange(n + 1)), shape=(m, n))
+    return np.asarray(membership @ values, dtype=np.int64)
 
 
 @dataclass
