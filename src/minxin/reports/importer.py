@@ -172,7 +172,12 @@ class _Checker:
         if self.check_db:
             with db.reading() as reader:
                 known = repository.existing_numbers(reader, cols.number, facts=not self.facts_empty)
-        for i, number in enumerate(cols.number):
+        numbers = cols.number
+        fresh = set(numbers)
+        if len(fresh) == len(numbers) and fresh.isdisjoint(self.seen) and fresh.isdisjoint(known):
+            self.seen.update(zip(numbers, lines.tolist(), strict=True))  # the common case, in C
+            numbers = []
+        for i, number in enumerate(numbers):
             line = int(lines[i])
             first = self.seen.get(number)
             if first is not None:
