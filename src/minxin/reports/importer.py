@@ -49,9 +49,10 @@ from minxin.reports.sources import check_header, read_rows
 from minxin.units.service import CODE_PATTERN
 
 CHUNK = 50_000
-#: merge the per-chunk cell tables once the unmerged ones hold this many rows, or as many as the
-#: merged table if that is larger: memory stays within ~2× the distinct cells, and a year with
-#: millions of distinct cells is not re-merged after every chunk (that was quadratic)
+#: merge the per-chunk cell tables once the unmerged ones hold this many rows, or twice as many
+#: as the merged table if that is larger: memory stays within ~3× the distinct cells, and a year
+#: with millions of distinct cells (about one per order) is re-merged a few times, not after
+#: every chunk (that was quadratic); each merge re-sums everything merged before
 MERGE_AT = 2_500_000
 _LIVE_NUMBER = re.compile(r"^(\d{8})(\d{6})$")
 #: (rows done, rows total estimate or None, stage label)
@@ -174,7 +175,8 @@ class _Checker:
                 known = repository.existing_numbers(reader, cols.number, facts=not self.facts_empty)
         numbers = cols.number
         fresh = set(numbers)
-        if len(fresh) == len(numbers) and fresh.isdisjoint(self.seen) and fresh.isdisjoint(known):
+        # dict_keys.isdisjoint walks the smaller side; set.isdisjoint(dict) would walk every number seen
+        if len(fresh) == len(numbers) and self.seen.keys().isdisjoint(fresh) and fresh.isdisjoint(known):
             self.seen.update(zip(numbers, lines.tolist(), strict=True))  # the common case, in C
             numbers = []
         for i, number in enumerate(numbers):
@@ -246,7 +248,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
                 if writing and len(chunk.columns):
                     rp = partials(chunk.columns, calendar)
                     tables.append(cells.rows_to_cells(chunk.columns, rp, units, categories, regions))
-                    if sum(len(t) for t in tables[1:]) > max(MERGE_AT, len(tables[0])):
+                    if sum(len(t) for t in tables[1:]) > max(MERGE_AT, 2 * len(tables[0])):
                         tables = [cells.merge(tables)]
                     writer.write(fact_columns(chunk, rp, _sign_late(chunk), batch_id))
                     result.imported += len(chunk.columns)
