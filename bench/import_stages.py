@@ -1,0 +1,114 @@
+"""Where ``minxin import`` spends its time: one import of a ``report_bench`` history file into a
+fresh database, with the wall time inside each stage of the importer printed at the end.
+
+The stages are the importer's own functions, wrapped (nothing else changes): waiting for the
+parse worker, the number and code checks, partials, per-chunk cell sums, cell-table merges, the
+fact rows' layout and ``COPY``, each aggregate table's ``COPY``, the rollups (summed in a thread
+beside the cells' ``COPY``, so the figures overlap) and ``ANALYZE``. Results for 1M and 10M
+orders are in docs/benchmarks.md ("Reports at scale").
+
+    .venv/bin/python bench/report_bench.py --scale 0.1 --db postgresql    # once, to generate the 1M file
+    .venv/bin/python bench/import_stages.py --orders 1000000 --db postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+SPENT: dict[str, float] = {}
+
+
+def _timed(owner: Any, name: str, label: Callable[..., str] | None = None) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            key = label(*args) if label else name
+            SPENT[key] = SPENT.get(key, 0.0) + time.perf_counter() - started
+
+    setattr(owner, name, wrapper)
+
+
+def _instrument() -> None:
+    from minxin.reports import bulk, cells, importer, pipeline
+
+    _timed(bulk, "_copy_columns", lambda session, table, names, columns: f"COPY {table} ({len(columns[0]) if columns else 0:,} rows)")
+    for name in ("write_cells", "write_monthly", "write_daily", "copy_waiting", "analyze"):
+        _timed(bulk, name)
+    for name in ("merge", "monthly", "daily", "rows_to_cells"):
+        _timed(cells, name)
+    for name in ("partials", "fact_columns"):
+        _timed(importer, name)
+    _timed(importer._Checker, "filter", lambda *a: "filter (numbers, codes)")
+    _timed(bulk.FactWriter, "write", lambda *a: "fact rows: layout + COPY")
+    _timed(bulk.FactWriter, "close", lambda *a: "fact rows: end of COPY")
+    in_worker = pipeline.in_worker
+
+    def waited(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        chunks = in_worker(*args, **kwargs)
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(chunks)
+            except StopIteration:
+                return
+            finally:
+                SPENT["waiting for the parse worker"] = SPENT.get("waiting for the parse worker", 0.0) + time.perf_counter() - started
+            yield item
+
+    pipeline.in_worker = waited
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=1_000_000, help="which generated file (history-N.csv)")
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("MINXIN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "minxin-report-bench")
+    args = parser.parse_args()
+    csv_path = args.workdir / f"history-{args.orders}.csv"
+    if not csv_path.exists():
+        sys.exit(f"{csv_path} is missing: run bench/report_bench.py --scale {args.orders / 10_000_000:g} first")
+
+    import report_bench
+
+    from minxin.db.session import Database
+    from minxin.reports.importer import ImportOptions, run_import
+
+    name = f"minxin_stages_{os.getpid()}"
+    if args.db == "postgresql":
+        url = report_bench.pg_database(args.pg_url, name)
+    else:
+        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'stages.db'}"
+    try:
+        report_bench.prepare(url)
+        _instrument()
+        db = Database(url)
+        result = run_import(db, csv_path, ImportOptions(parse_in_worker=True), now=datetime.now(UTC))
+        db.dispose()
+    finally:
+        if args.db == "postgresql":
+            report_bench.pg_database(args.pg_url, name, drop=True)
+    print(f"{args.db}: {result.imported:,} orders in {result.seconds:.1f} s = {result.rate:,.0f} orders/s (ok={result.ok})")
+    for key, seconds in sorted(SPENT.items(), key=lambda kv: -kv[1]):
+        if seconds >= 0.05:
+            print(f"{seconds:8.2f} s  {key}")
+
+
+if __name__ == "__main__":
+    main()
