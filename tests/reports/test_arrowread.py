@@ -98,10 +98,18 @@ def test_awkward_files_match(tmp_path: Path, case: str) -> None:
     same(path, 150)
 
 
-def test_a_bad_byte_late_in_the_file_is_the_same_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["anywhere", "ignored column"])
+def test_a_bad_byte_late_in_the_file_is_the_same_error(tmp_path: Path, where: str) -> None:
     path = tmp_path / "broken.csv"
-    good = to_csv(random_rows(2000, seed=5)).encode()
-    path.write_bytes(good[: len(good) * 3 // 4] + b"\xff\xfe" + good[len(good) * 3 // 4 :])
+    rows = random_rows(2000, seed=5)
+    for row in rows:
+        row["remark"] = "备注"
+    good = to_csv(rows).encode()
+    if where == "anywhere":
+        path.write_bytes(good[: len(good) * 3 // 4] + b"\xff\xfe" + good[len(good) * 3 // 4 :])
+    else:  # the last cell of a late line: a column the import ignores
+        at = good.index("备注".encode(), len(good) * 3 // 4)
+        path.write_bytes(good[:at] + b"\xff" + good[at + 1 :])
     header, chunks = read_rows(path, 100)
     names, _ = check_header(header)
     with pytest.raises(Invalid) as here:

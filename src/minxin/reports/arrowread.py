@@ -86,12 +86,14 @@ def _arrow_columns(block: bytes, names: Sequence[str]) -> tuple[dict[str, Any], 
             read_options=pacsv.ReadOptions(column_names=list(names), use_threads=False, block_size=max(1 << 20, len(block) + 1)),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False, include_columns=[n for n in names if n in _KNOWN]),
-        )  # fmt: skip
+                                                 quoted_strings_can_be_null=False),
+        )  # every column, ignored ones too, so that a byte that is not UTF-8 anywhere is caught  # fmt: skip
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     cols: dict[str, Any] = {}
     for name in table.column_names:
+        if name not in _KNOWN:
+            continue
         array = table.column(name).combine_chunks()
         if name in _TEXT:
             cols[name] = array.to_pylist()
