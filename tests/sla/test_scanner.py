@@ -70,7 +70,7 @@ def test_paused_and_closed_clocks_are_not_scanned(flow: Flow, state) -> None:
 
 def _require_postgresql(backend: str) -> None:
     if backend != "postgresql":
-        pytest.skip("two scanners against one PostgreSQL: needs MINXIN_TEST_DATABASE_URL")
+        pytest.skip("two scanners racing on row locks: a PostgreSQL-only test (runs in the postgresql half)")
 
 
 def test_two_scanner_threads_against_one_postgresql_record_each_warning_once(
