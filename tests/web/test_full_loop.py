@@ -85,7 +85,8 @@ def test_full_loop_register_dispatch_sign_reply_callback_close(console: Any) -> 
     assert status_of(handler) == "已办结"
     thumb = handler.locator(".gallery img").first
     thumb.wait_for()
-    assert handler.evaluate("img => img.complete && img.naturalWidth > 0", thumb.element_handle())
+    # a lazy <img> may still be loading when it becomes visible: wait until it has decoded (fails on a broken image)
+    handler.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(), timeout=15_000)
     console.shot(handler, "06-handler-replied-with-photo")
 
     # 督办/质检: the callback console, satisfied and resolved, with the recording
