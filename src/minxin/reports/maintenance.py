@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from minxin.core.kpi import COUNTER_FIELDS, CellKey, KpiPartial, OrderFact, aggregate, rollup
 from minxin.db.session import Database
-from minxin.reports import bulk, cells, folding, queries, repository
+from minxin.reports import bulk, cells, folding, repository, scans
 from minxin.reports.columnar import FactColumns, partials
 from minxin.reports.models import ALL_UNITS, DAILY_DIMS, MONTHLY_DIMS
 from minxin.workorders.models import WorkOrder
@@ -24,7 +24,7 @@ from minxin.workorders.models import WorkOrder
 
 def raw_facts(session: Session) -> Iterable[OrderFact]:
     """Facts from the raw records: live orders re-derived, imported rows as stored."""
-    for row in queries.all_fact_rows(session):
+    for row in scans.all_fact_rows(session):
         if row.source == "live":
             order = session.query(WorkOrder).filter(WorkOrder.number == row.number).one_or_none()
             if order is not None:
@@ -55,15 +55,15 @@ def _stored(rows: list[tuple[Any, ...]], hist: list[tuple[int, int, int, int]], 
 
 
 def stored_cells(session: Session) -> Stored:
-    return _stored(*queries.all_cells(session), 6)
+    return _stored(*scans.all_cells(session), 6)
 
 
 def stored_monthly(session: Session) -> Stored:
-    return _stored(*queries.all_monthly(session), 4)
+    return _stored(*scans.all_monthly(session), 4)
 
 
 def stored_daily(session: Session) -> Stored:
-    return _stored(*queries.all_daily(session), 3)
+    return _stored(*scans.all_daily(session), 3)
 
 
 def expected_monthly(reference: dict[CellKey, KpiPartial]) -> dict[tuple[Any, ...], KpiPartial]:
@@ -116,7 +116,7 @@ def verify(session: Session) -> list[str]:
         if got != (part.columns(), part.handling_hist.as_mapping()):
             problems.append(f"daily {key}: stored {got}, recomputed {part.columns()}")
     problems += [f"daily {k}: stored {v} but no order" for k, v in daily_now.items() if not _empty(*v)]
-    problems += [f"waiting copy of {n}: {copy}, open fact row {fact}" for n, copy, fact in queries.waiting_mismatches(session)]
+    problems += [f"waiting copy of {n}: {copy}, open fact row {fact}" for n, copy, fact in scans.waiting_mismatches(session)]
     return problems
 
 
@@ -127,7 +127,7 @@ def rebuild(db: Database, chunk: int = 50_000) -> dict[str, int]:
         bulk.clear_aggregates(session)
         units, categories, regions = cells.Vocab(), cells.Vocab(), cells.Vocab()
         tables, batch = [], []
-        for row in queries.all_fact_rows(session):
+        for row in scans.all_fact_rows(session):
             if row.source == "live":
                 continue
             batch.append(folding.fact_of_row(row))
@@ -146,7 +146,7 @@ def rebuild(db: Database, chunk: int = 50_000) -> dict[str, int]:
             d = cells.daily(table, categories, regions)
             bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
         bulk.copy_waiting(session, None)
-        for row in list(queries.all_fact_rows(session)):
+        for row in list(scans.all_fact_rows(session)):
             if row.source == "live":
                 session.delete(row)
         session.flush()

@@ -116,11 +116,6 @@ def rows(columns: Sequence[Column]) -> bytes:
     return b"".join(chain.from_iterable(zip(prefixes, *(pick(column) for column in texts), strict=True)))
 
 
-def dense_rows(fixed: Sequence[tuple[str, np.ndarray]], texts: Sequence[Sequence[str]]) -> bytes:
-    """``dense_parts`` joined into one payload."""
-    return b"".join(dense_parts(fixed, texts))
-
-
 def _layouts(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct rows of ``lengths``, each row's index into them), with one sort of a packed
     int64 per row rather than a lexicographic sort of the rows (``np.unique(axis=0)``)."""

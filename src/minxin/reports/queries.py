@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     tuple_,
     union_all,
 )
@@ -33,8 +32,6 @@ from sqlalchemy.orm import Session
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.reports.models import (
     ALL_UNITS,
-    OPEN_SQL,
-    WAITING_COLUMNS,
     OrderFactRow,
     kpi_cell_hist,
     kpi_cells,
@@ -325,15 +322,6 @@ def late_counts_at_grains(session: Session, days: tuple[datetime, datetime], dim
     return [(str(g), str(k), int(a or 0), int(b or 0), int(c or 0)) for g, k, a, b, c in session.execute(union_all(*parts))]
 
 
-def waiting_mismatches(session: Session) -> list[tuple[str, Any, Any]]:
-    """(number, copy, fact) of every ``order_facts_waiting`` row that is not the open fact row's
-    columns, and every open fact row without its copy (the verifier's check)."""
-    copies = {r[0]: tuple(r) for r in session.execute(select(*(order_facts_waiting.c[n] for n in WAITING_COLUMNS)))}
-    opened = {r[0]: tuple(r) for r in session.execute(
-        select(*(facts.c[n] for n in WAITING_COLUMNS)).where(text(OPEN_SQL)))}  # fmt: skip
-    return [(n, copies.get(n), opened.get(n)) for n in sorted(copies.keys() | opened.keys()) if copies.get(n) != opened.get(n)]
-
-
 #: the orders behind each KPI figure: (denominator population, numerator condition); None = all
 def kpi_population(code: str, as_of: datetime | None) -> tuple[Any, Any]:
     f = facts.c
@@ -402,34 +390,3 @@ def fact_page(session: Session, created: tuple[datetime, datetime], units: Seque
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.order_by(facts.c.created_at.desc(), facts.c.number.desc()).offset(offset).limit(limit))
     return list(rows), int(total)
-
-
-def all_fact_rows(session: Session, batch: int = 5000) -> Any:
-    """Every fact row, in number order (for rebuilds and the recompute check)."""
-    last = ""
-    while True:
-        rows = list(session.scalars(select(OrderFactRow).where(OrderFactRow.number > last).order_by(OrderFactRow.number).limit(batch)))
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].number
-
-
-def all_cells(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
-    """Every cell row (key columns then counters, keyed by id first) and every histogram row."""
-    t = kpi_cells
-    rows = [tuple(r) for r in session.execute(select(t.c.id, *(t.c[k] for k in CELL_DIMS), *(t.c[c] for c in COUNTER_FIELDS)))]
-    hist = [tuple(r) for r in session.execute(select(kpi_cell_hist))]
-    return rows, hist  # type: ignore[return-value]
-
-
-def all_monthly(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
-    t = kpi_monthly
-    cols = (t.c.id, t.c.dim, t.c.month, t.c.unit, t.c.value, *(t.c[c] for c in COUNTER_FIELDS))
-    return [tuple(r) for r in session.execute(select(*cols))], [tuple(r) for r in session.execute(select(kpi_monthly_hist))]  # type: ignore[return-value]
-
-
-def all_daily(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, int, int]]]:
-    t = kpi_daily
-    cols = (t.c.id, t.c.dim, t.c.day, t.c.value, *(t.c[c] for c in COUNTER_FIELDS))
-    return [tuple(r) for r in session.execute(select(*cols))], [tuple(r) for r in session.execute(select(kpi_daily_hist))]  # type: ignore[return-value]

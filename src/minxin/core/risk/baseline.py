@@ -97,13 +97,13 @@ def china_calendar_sets(start: date, end: date) -> tuple[frozenset[date], frozen
     holidays: set[date] = set()
     makeup: set[date] = set()
     names: dict[date, str] = {}
+    known_years = {d.year for d in cc.holidays} | {d.year for d in cc.workdays}  # the package refuses other years
     d = start
     while d <= end:
-        try:
-            on, name = cc.get_holiday_detail(d)
-        except NotImplementedError:
+        if d.year not in known_years:
             d += timedelta(days=1)
             continue
+        on, name = cc.get_holiday_detail(d)
         if name:
             if on:
                 holidays.add(d)
