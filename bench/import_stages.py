@@ -45,13 +45,17 @@ def _timed(owner: Any, name: str, label: Callable[..., str] | None = None) -> No
 
 
 def _instrument() -> None:
-    from minxin.reports import bulk, cells, importer, pipeline
+    from minxin.reports import bulk, cells, deferred, importer, pipeline
 
     _timed(bulk, "_copy_columns", lambda session, table, names, columns: f"COPY {table} ({len(columns[0]) if columns else 0:,} rows)")
     for name in ("write_cells", "write_monthly", "write_daily", "copy_waiting", "analyze"):
         _timed(bulk, name)
     for name in ("merge", "monthly", "daily", "rows_to_cells"):
         _timed(cells, name)
+    if hasattr(cells, "key_columns"):
+        _timed(cells, "key_columns", lambda *a: "cell keys as columns (key_columns)")
+    _timed(bulk.pgbinary, "dense_parts", lambda fixed, texts: f"aggregate rows laid out (dense_parts, {len(fixed[0][1]) if fixed else 0:,} rows)")
+    _timed(deferred, "rebuild", lambda session, d: f"indexes rebuilt ({d.table})")
     for name in ("partials", "fact_columns"):
         _timed(importer, name)
     _timed(importer._Checker, "filter", lambda *a: "filter (numbers, codes)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
 from minxin.reports import deferred, pgbinary
+from minxin.reports.cells import day_dates
 from minxin.reports.models import (
     OPEN_SQL,
     WAITING_COLUMNS,
@@ -33,6 +35,7 @@ from minxin.reports.models import (
     kpi_monthly_hist,
     order_facts_waiting,
 )
+from minxin.reports.textcols import Encoded
 
 FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
 EPOCH_DATE = date(1970, 1, 1)
@@ -146,14 +149,37 @@ def _copy_columns(session: Session, table: str, names: Sequence[str], columns: S
         fixed = [(name, (kind, np.asarray(values))) for name, (kind, values, _) in zip(names, spec, strict=True) if kind != "text"]
         texts = [(name, values) for name, (kind, values, _) in zip(names, spec, strict=True) if kind == "text"]
         order = [name for name, _ in fixed] + [name for name, _ in texts]
-        parts = pgbinary.dense_parts([f for _, f in fixed], [list(t) for _, t in texts])
-        with _dbapi(session).cursor().copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)") as copy:
-            for part in (pgbinary.HEADER, *parts, pgbinary.TRAILER):
+        parts = pgbinary.dense_parts([f for _, f in fixed], [t if isinstance(t, Encoded) else list(t) for _, t in texts])
+        from psycopg.copy import QueuedLibpqWriter
+
+        # a queued writer sends part k from its own thread while part k + 1 is laid out
+        cursor = _dbapi(session).cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)",
+                         writer=QueuedLibpqWriter(cursor)) as copy:  # fmt: skip
+            for part in chain((pgbinary.HEADER,), parts, (pgbinary.TRAILER,)):
                 copy.write(part)
     else:
         marks = ", ".join("?" * len(names))
         rows = zip(*(sqlite_values(c) for c in spec), strict=True)
         session.connection().exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(rows))
+
+
+def _key_values(column: Sequence[Any] | Encoded | np.ndarray) -> list[Any]:
+    """A key column as Python values, to match against keys read back from the table: an
+    ``Encoded`` text column as its strings, an int array as dates (days since 1970-01-01)."""
+    if isinstance(column, Encoded):
+        return list(column)
+    if isinstance(column, np.ndarray):
+        return day_dates(column)
+    return list(column)
+
+
+def _take(column: Sequence[Any] | Encoded | np.ndarray, rows: np.ndarray) -> Sequence[Any] | Encoded | np.ndarray:
+    if isinstance(column, Encoded):
+        return Encoded(column.values, column.index[rows])
+    if isinstance(column, np.ndarray):
+        return column[rows]
+    return [column[i] for i in rows.tolist()]
 
 
 def _copy_rows(session: Session, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -233,26 +259,27 @@ def merge_aggregate(
     hist_table: Table,
     owner: str,
     key_names: Sequence[str],
-    key_columns: Sequence[Sequence[Any]],
+    key_columns: Sequence[Sequence[Any] | Encoded | np.ndarray],
     counters: np.ndarray,
     hist: np.ndarray,
     existing: dict[tuple[Any, ...], int],
 ) -> None:
     """Add aggregate rows (keys given by column, ``counters`` m × F, ``hist`` rows (row index,
     bucket, count, Σ seconds)) into ``table``: keys already there (``existing``: key → id) are
-    added to, new keys inserted with fresh ids, and the histogram rows follow their owner."""
+    added to, new keys inserted with fresh ids, and the histogram rows follow their owner.
+    A key column is a list of values, an ``Encoded`` text column, or an int array of days."""
     m = len(counters)
     ids = np.full(m, -1, dtype=np.int64)
     if existing:
-        found = [existing.get(k, -1) for k in zip(*key_columns, strict=True)]
+        found = [existing.get(k, -1) for k in zip(*map(_key_values, key_columns), strict=True)]
         ids[:] = found
     new = ids < 0
     new_idx = np.flatnonzero(new)
     ids[new_idx] = _new_ids(session, table.name, len(new_idx))
     if len(new_idx) == m:
-        keys_new: Sequence[Sequence[Any]] = key_columns
+        keys_new: Sequence[Sequence[Any] | Encoded | np.ndarray] = key_columns
     else:
-        keys_new = [[col[i] for i in new_idx.tolist()] for col in key_columns]
+        keys_new = [_take(col, new_idx) for col in key_columns]
     fresh_counters = counters[new_idx]
     _copy_columns(session, table.name, ("id", *key_names, *COUNTER_FIELDS),
                   [ids[new_idx], *keys_new, *(fresh_counters[:, j] for j in range(fresh_counters.shape[1]))])  # fmt: skip
@@ -296,13 +323,15 @@ def _merge_into(session: Session, table: Table, hist_table: Table, owner: str, k
     deferred.rebuild(session, hist_deferred)
 
 
-def write_cells(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:
-    """Merge cells (key columns: day, unit, category, channel, appeal type, region)."""
-    days = key_columns[0]
+def write_cells(session: Session, key_columns: Sequence[Any], counters: np.ndarray, hist: np.ndarray) -> None:
+    """Merge cells (key columns as ``cells.key_columns`` gives them: days since 1970-01-01, then
+    unit, category, channel, appeal type and region)."""
+    days = np.asarray(key_columns[0])
     if not len(days):
         return
+    first, last = (EPOCH_DATE + timedelta(days=int(d)) for d in (days.min(), days.max()))
     _merge_into(session, kpi_cells, kpi_cell_hist, "cell_id", ("day", "unit", "category", "channel", "appeal_type", "region"),
-                key_columns, counters, hist, lambda: existing_cells(session, min(days), max(days)))  # fmt: skip
+                key_columns, counters, hist, lambda: existing_cells(session, first, last))  # fmt: skip
 
 
 def write_monthly(session: Session, key_columns: Sequence[Sequence[Any]], counters: np.ndarray, hist: np.ndarray) -> None:

@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from minxin.core.kpi import COUNTER_FIELDS
 from minxin.core.kpi.partials import DEFAULT_TZ
 from minxin.reports.columnar import APPEALS, CHANNELS, DAY_US, EPOCH, EPOCH_ORDINAL, FactColumns, RowPartials
+from minxin.reports.grouping import group, group_sum
 from minxin.reports.models import ALL_UNITS, DAILY_DIMS, MONTHLY_DIMS
+from minxin.reports.textcols import Encoded
 
 F = len(COUNTER_FIELDS)
 
@@ -56,57 +57,6 @@ class Vocab:
             self.index[v] = len(self.values)
             self.values.append(v)
         return np.fromiter(map(self.index.__getitem__, values), dtype=np.int64, count=len(values))
-
-
-def _packed(keys: Sequence[np.ndarray]) -> np.ndarray | None:
-    """Non-negative int key columns packed into one int64 per row, if they fit."""
-    bits = [max(1, int(k.max()).bit_length()) for k in keys]
-    if sum(bits) > 62:
-        return None
-    packed = np.zeros(len(keys[0]), dtype=np.int64)
-    for k, b in zip(keys, bits, strict=True):
-        packed = (packed << b) | k
-    return packed
-
-
-def group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(inverse, first row of each group) for rows keyed by non-negative int columns."""
-    n = len(keys[0])
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    packed = _packed(keys)
-    if packed is not None:
-        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(np.stack(keys, axis=1), axis=0, return_index=True, return_inverse=True)
-    return inverse.reshape(-1), first
-
-
-def group_sum(keys: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inverse, first row of each group, summed ``values`` per group)."""
-    inverse, first = group(keys)
-    return inverse, first, _compact(sum_by(inverse, len(first), values))
-
-
-def _compact(sums: np.ndarray) -> np.ndarray:
-    """int32 when every sum fits (halves the memory of millions of cells), else int64."""
-    if sums.size and (sums.max() > np.iinfo(np.int32).max or sums.min() < np.iinfo(np.int32).min):
-        return sums
-    return sums.astype(np.int32)
-
-
-def sum_by(inverse: np.ndarray, m: int, values: np.ndarray) -> np.ndarray:
-    """Row sums (int64) of ``values`` (n × k integers) into ``m`` groups (``inverse`` from
-    ``group``), as one product with the sparse m × n matrix that has a 1 at (group, row).
-
-    Why: exact integer sums in one pass in C, with no sort and no gather of the rows; 1.5–3×
-    faster than sorting the rows and ``np.add.reduceat`` over their runs, whether the groups
-    are many (an import's cells, mostly one order each) or few (rollups by day)."""
-    n = len(inverse)
-    if n == 0:
-        return np.zeros((m, values.shape[1]), dtype=np.int64)
-    membership = sparse.csc_matrix((np.ones(n, dtype=np.int64), inverse, np.arange(n + 1)), shape=(m, n))
-    return np.asarray(membership @ values, dtype=np.int64)
 
 
 @dataclass
@@ -199,16 +149,19 @@ def day_dates(days: np.ndarray) -> list[date]:
     return table[inverse.reshape(-1)].tolist()
 
 
-def key_columns(table: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -> list[list[Any]]:
-    """The cell keys as columns of values: day (date), unit, category, channel, appeal type, region."""
-    k = table.keys
+def key_columns(table: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -> list[Any]:
+    """The cell keys as columns: day (int days since 1970-01-01), then unit, category, channel,
+    appeal type and region as ``Encoded`` text columns (the vocabularies' values and each cell's
+    code). Why: 7 million cells would otherwise become 42 million Python objects on the way to a
+    binary ``COPY`` that only needs each distinct value's bytes once."""
+    k = table.keys.astype(np.int64, copy=False)
     return [
-        day_dates(k[:, 0]),
-        np.array(units.values, dtype=object)[k[:, 1]].tolist(),
-        np.array(categories.values, dtype=object)[k[:, 2]].tolist(),
-        np.array([c.value for c in CHANNELS], dtype=object)[k[:, 3]].tolist(),
-        np.array([a.value for a in APPEALS], dtype=object)[k[:, 4]].tolist(),
-        np.array(regions.values, dtype=object)[k[:, 5]].tolist(),
+        k[:, 0].copy(),
+        Encoded(list(units.values), k[:, 1].copy()),
+        Encoded(list(categories.values), k[:, 2].copy()),
+        Encoded([c.value for c in CHANNELS], k[:, 3].copy()),
+        Encoded([a.value for a in APPEALS], k[:, 4].copy()),
+        Encoded(list(regions.values), k[:, 5].copy()),
     ]
 
 
@@ -238,16 +191,25 @@ def monthly(cells: CellTable, units: Vocab, categories: Vocab, regions: Vocab) -
     every = np.full(len(cells), len(units.values), dtype=np.int64)  # the '*' unit's code
     counters, hists, offset = [], [], 0
     month_rel = month_idx - base_month
+    unit = cells.keys[:, 1]
+    # all, channel and appeal type roll up from one coarser table (month × unit × channel ×
+    # appeal type: at most a few hundred thousand rows) instead of from every cell three times
+    c_inv, c_first, c_sum = group_sum([month_rel, unit, cells.keys[:, 3], cells.keys[:, 4]], cells.counters)
+    c_hist = _hist_of(c_inv, cells.hist, 0)
     for dim in MONTHLY_DIMS:
         codes, labels = value_of[dim]
-        inverse, first, summed = group_sum([month_rel, cells.keys[:, 1], codes], cells.counters)
-        hist = _hist_of(inverse, cells.hist, 0) if len(cells.hist) else np.zeros((0, 4), np.int64)
+        if dim in ("all", "channel", "appeal_type"):
+            src = (month_rel[c_first], unit[c_first], codes[c_first], c_sum, c_hist)
+        else:
+            src = (month_rel, unit, codes, cells.counters, cells.hist)
+        inverse, first, summed = group_sum([src[0], src[1], src[2]], src[3])
+        hist = _hist_of(inverse, src[4], 0)
         # every unit: summed from the (far fewer) per-unit rows, not again from the cells
-        m_rel, c_rel = month_rel[first], codes[first]
+        m_rel, c_rel = src[0][first], src[2][first]
         inv_all, first_all, summed_all = group_sum([m_rel, c_rel], summed)
-        hist_all = _hist_of(inv_all, hist, 0) if len(hist) else hist
+        hist_all = _hist_of(inv_all, hist, 0)
         for rows_month, rows_unit, rows_code, rows_sum, rows_hist in (
-            (m_rel, cells.keys[first, 1], c_rel, summed, hist),
+            (m_rel, src[1][first], c_rel, summed, hist),
             (m_rel[first_all], every[: len(first_all)], c_rel[first_all], summed_all, hist_all),
         ):
             m = len(rows_month)
@@ -277,6 +239,8 @@ class DailyTable:
 
 def _hist_of(owner: np.ndarray, hist: np.ndarray, offset: int) -> np.ndarray:
     """Histogram rows of cells re-owned by rollup rows (``owner``: cell index → row index)."""
+    if not len(hist):
+        return np.zeros((0, 4), np.int64)
     own = owner[hist[:, 0]]
     hinv, hfirst = group([own, hist[:, 1]])
     hm = len(hfirst)
@@ -302,16 +266,24 @@ def daily(cells: CellTable, categories: Vocab, regions: Vocab) -> DailyTable:
         "region": (cells.keys[:, 5].astype(np.int64), regions.values),
     }
     counters, hists, offset = [], [], 0
+    day_rel = days - base_day
+    # all, channel and appeal type roll up from day × channel × appeal type (a few thousand rows)
+    c_inv, c_first, c_sum = group_sum([day_rel, value_of["channel"][0], value_of["appeal_type"][0]], cells.counters)
+    c_hist = _hist_of(c_inv, cells.hist, 0)
     for dim in DAILY_DIMS:
         codes, labels = value_of[dim]
-        inverse, first, summed = group_sum([days - base_day, codes], cells.counters)
+        if dim in ("all", "channel", "appeal_type"):
+            src = (day_rel[c_first], codes[c_first], c_sum, c_hist)
+        else:
+            src = (day_rel, codes, cells.counters, cells.hist)
+        inverse, first, summed = group_sum([src[0], src[1]], src[2])
         counters.append(summed)
-        if len(cells.hist):
-            hists.append(_hist_of(inverse, cells.hist, offset))
+        if len(src[3]):
+            hists.append(_hist_of(inverse, src[3], offset))
         offset += len(first)
         out.dims += [dim] * len(first)
-        out.days += day_dates(days[first])
-        out.values += np.array(labels, dtype=object)[codes[first]].tolist()
+        out.days += day_dates(src[0][first] + base_day)
+        out.values += np.array(labels, dtype=object)[src[1][first]].tolist()
     out.counters = np.concatenate([c.astype(np.int64, copy=False) for c in counters])
     out.hist = np.concatenate(hists) if hists else np.zeros((0, 4), np.int64)
     return out

@@ -265,13 +265,21 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             result.imported = 0
             result.seconds = time.perf_counter() - started
             return result
-        deferred.rebuild(session, facts_deferred)
         if progress:
             progress(total, total, "汇总 building aggregates")
+        # PostgreSQL builds the fact rows' indexes while Python sums the cells and their monthly
+        # rollups: the thread only waits on the socket, and nothing else touches the session
+        # until it is done
+        with ThreadPoolExecutor(1, thread_name_prefix="minxin-indexes") as pool:
+            rebuilt = pool.submit(deferred.rebuild, session, facts_deferred)
+            table = cells.merge(tables)
+            tables.clear()
+            monthly = cells.monthly(table, units, categories, regions)
+            rebuilt.result()
         result.created_units = sorted(checker.missing_units)
         result.created_categories = sorted(checker.missing_categories)
         _create_missing(session, result.created_units, result.created_categories)
-        _write_aggregates(session, cells.merge(tables), units, categories, regions)
+        _write_aggregates(session, table, monthly, units, categories, regions)
         bulk.copy_waiting(session, batch_id)
         repository.bump_sequences(session, _live_shaped(checker.seen))
         bulk.analyze(session)
@@ -284,17 +292,18 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
     return result
 
 
-def _write_aggregates(session: Session, table: cells.CellTable, units: cells.Vocab, categories: cells.Vocab,
-                      regions: cells.Vocab) -> None:
-    """Cells, then the monthly and daily rollups. The rollups are summed in a thread while the
-    database takes the cells (numpy sorts and sums release the GIL, and so does waiting on the
+def _write_aggregates(session: Session, table: cells.CellTable, monthly: cells.MonthlyTable, units: cells.Vocab,
+                      categories: cells.Vocab, regions: cells.Vocab) -> None:
+    """Cells, then the monthly and daily rollups. The daily rollups are summed in a thread while
+    the database takes the cells (numpy sorts and sums release the GIL, and so does waiting on the
     socket), so the two cores work at once; the thread only reads ``table`` and the vocabularies."""
     if not len(table):
         return
     with ThreadPoolExecutor(1, thread_name_prefix="minxin-rollups") as pool:
-        rollups = pool.submit(lambda: (cells.monthly(table, units, categories, regions), cells.daily(table, categories, regions)))
+        daily = pool.submit(cells.daily, table, categories, regions)
         bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
-        m, d = rollups.result()
+        d = daily.result()
+    m = monthly
     bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
     bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
 
