@@ -30,6 +30,22 @@ sys.path.insert(0, str(REPO / "bench"))
 SPENT: dict[str, float] = {}
 
 
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by every process named ``postgres`` on this machine (a local
+    server: the import's backend, its parallel workers, the WAL writer and checkpointer)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if name.startswith("postgres"):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def _timed(owner: Any, name: str, label: Callable[..., str] | None = None) -> None:
     original = getattr(owner, name)
 
@@ -55,6 +71,7 @@ def _instrument() -> None:
     if hasattr(cells, "key_columns"):
         _timed(cells, "key_columns", lambda *a: "cell keys as columns (key_columns)")
     _timed(bulk.pgbinary, "dense_parts", lambda fixed, texts: f"aggregate rows laid out (dense_parts, {len(fixed[0][1]) if fixed else 0:,} rows)")
+    _timed(bulk.pgbinary, "rows", lambda columns: "fact rows laid out (pgbinary.rows)")
     _timed(deferred, "rebuild", lambda session, d: f"indexes rebuilt ({d.table})")
     for name in ("partials", "fact_columns"):
         _timed(importer, name)
@@ -103,12 +120,17 @@ def main() -> None:
         report_bench.prepare(url)
         _instrument()
         db = Database(url)
+        cpu0, pg0 = os.times(), _postgres_cpu()
         result = run_import(db, csv_path, ImportOptions(parse_in_worker=True), now=datetime.now(UTC))
+        cpu1, pg1 = os.times(), _postgres_cpu()
         db.dispose()
     finally:
         if args.db == "postgresql":
             report_bench.pg_database(args.pg_url, name, drop=True)
     print(f"{args.db}: {result.imported:,} orders in {result.seconds:.1f} s = {result.rate:,.0f} orders/s (ok={result.ok})")
+    print(f"CPU: import process {cpu1.user + cpu1.system - cpu0.user - cpu0.system:.1f} s, parse worker "
+          f"{cpu1.children_user + cpu1.children_system - cpu0.children_user - cpu0.children_system:.1f} s, "
+          f"PostgreSQL {pg1 - pg0:.1f} s (all its processes; on {os.cpu_count()} cores)")
     for key, seconds in sorted(SPENT.items(), key=lambda kv: -kv[1]):
         if seconds >= 0.05:
             print(f"{seconds:8.2f} s  {key}")
