@@ -267,19 +267,14 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             return result
         if progress:
             progress(total, total, "汇总 building aggregates")
-        # PostgreSQL builds the fact rows' indexes while Python sums the cells and their monthly
-        # rollups: the thread only waits on the socket, and nothing else touches the session
-        # until it is done
-        with ThreadPoolExecutor(1, thread_name_prefix="minxin-indexes") as pool:
-            rebuilt = pool.submit(deferred.rebuild, session, facts_deferred)
-            table = cells.merge(tables)
-            tables.clear()
-            monthly = cells.monthly(table, units, categories, regions)
-            rebuilt.result()
+        # nothing overlaps this: PostgreSQL builds big indexes with parallel workers (both cores here)
+        deferred.rebuild(session, facts_deferred)
         result.created_units = sorted(checker.missing_units)
         result.created_categories = sorted(checker.missing_categories)
         _create_missing(session, result.created_units, result.created_categories)
-        _write_aggregates(session, table, monthly, units, categories, regions)
+        table = cells.merge(tables)
+        tables.clear()
+        _write_aggregates(session, table, units, categories, regions)
         bulk.copy_waiting(session, batch_id)
         repository.bump_sequences(session, _live_shaped(checker.seen))
         bulk.analyze(session)
@@ -292,18 +287,17 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
     return result
 
 
-def _write_aggregates(session: Session, table: cells.CellTable, monthly: cells.MonthlyTable, units: cells.Vocab,
-                      categories: cells.Vocab, regions: cells.Vocab) -> None:
-    """Cells, then the monthly and daily rollups. The daily rollups are summed in a thread while
-    the database takes the cells (numpy sorts and sums release the GIL, and so does waiting on the
+def _write_aggregates(session: Session, table: cells.CellTable, units: cells.Vocab, categories: cells.Vocab,
+                      regions: cells.Vocab) -> None:
+    """Cells, then the monthly and daily rollups. The rollups are summed in a thread while the
+    database takes the cells (numpy sorts and sums release the GIL, and so does waiting on the
     socket), so the two cores work at once; the thread only reads ``table`` and the vocabularies."""
     if not len(table):
         return
     with ThreadPoolExecutor(1, thread_name_prefix="minxin-rollups") as pool:
-        daily = pool.submit(cells.daily, table, categories, regions)
+        rollups = pool.submit(lambda: (cells.monthly(table, units, categories, regions), cells.daily(table, categories, regions)))
         bulk.write_cells(session, cells.key_columns(table, units, categories, regions), table.counters, table.hist)
-        d = daily.result()
-    m = monthly
+        m, d = rollups.result()
     bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
     bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
 
