@@ -146,13 +146,14 @@ def _copy_columns(session: Session, table: str, names: Sequence[str], columns: S
         return
     spec = [_spec(k, c) for k, c in zip(_kinds(table, names), columns, strict=True)]
     if is_postgres(session):  # every column here is NOT NULL: dense records, texts last
+        from psycopg.copy import QueuedLibpqWriter
+
         fixed = [(name, (kind, np.asarray(values))) for name, (kind, values, _) in zip(names, spec, strict=True) if kind != "text"]
         texts = [(name, values) for name, (kind, values, _) in zip(names, spec, strict=True) if kind == "text"]
         order = [name for name, _ in fixed] + [name for name, _ in texts]
         parts = pgbinary.dense_parts([f for _, f in fixed], [t if isinstance(t, Encoded) else list(t) for _, t in texts])
-        from psycopg.copy import QueuedLibpqWriter
-
-        # a queued writer sends part k from its own thread while part k + 1 is laid out
+        # a queued writer sends part k from its own thread while part k + 1 is laid out (what
+        # waits in its queue is at most the whole payload, which used to be built before sending)
         cursor = _dbapi(session).cursor()
         with cursor.copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)",
                          writer=QueuedLibpqWriter(cursor)) as copy:  # fmt: skip
