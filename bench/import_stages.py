@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import GeneratorType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,15 +48,32 @@ def _postgres_cpu() -> float:
 
 
 def _timed(owner: Any, name: str, label: Callable[..., str] | None = None) -> None:
+    """Add the wall time spent inside ``owner.name`` to ``SPENT``; for a generator (such as
+    ``pgbinary.dense_parts``), the time spent producing each of its items."""
     original = getattr(owner, name)
 
+    def add(key: str, started: float) -> None:
+        SPENT[key] = SPENT.get(key, 0.0) + time.perf_counter() - started
+
+    def drained(key: str, items: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+            finally:
+                add(key, started)
+            yield item
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = label(*args) if label else name
         started = time.perf_counter()
         try:
-            return original(*args, **kwargs)
+            result = original(*args, **kwargs)
         finally:
-            key = label(*args) if label else name
-            SPENT[key] = SPENT.get(key, 0.0) + time.perf_counter() - started
+            add(key, started)
+        return drained(key, result) if isinstance(result, GeneratorType) else result
 
     setattr(owner, name, wrapper)
 

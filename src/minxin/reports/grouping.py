@@ -73,7 +73,7 @@ def group(keys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_sum(keys: Sequence[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(inverse, first row of each group, summed ``values`` per group)."""
+    """(inverse, a representative row of each group, summed ``values`` per group)."""
     inverse, first = group(keys)
     return inverse, first, _compact(sum_by(inverse, first, values))
 
