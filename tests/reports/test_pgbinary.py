@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minxin.reports import pgbinary
-from minxin.reports.textcols import Encoded
+from minxin.reports.textcols import Encoded, Texts
 
 _DECODE = {"int2": ">h", "int4": ">i", "int8": ">q", "float8": ">d", "bool": ">?", "date": ">i", "timestamptz": ">q"}
 
@@ -44,15 +44,28 @@ def decode(payload: bytes, kinds: list[str]) -> list[tuple[Any, ...]]:
 _TEXT = st.one_of(st.none(), st.text(max_size=5), st.sampled_from(["工单", "A市", "长" * 400, "x" * 1500, ""]))
 
 
-@settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 40), seed=st.integers(0, 2**32 - 1), texts=st.lists(_TEXT, min_size=1, max_size=40))
-def test_rows_read_back(n: int, seed: int, texts: list[str | None]) -> None:
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), seed=st.integers(0, 2**32 - 1), texts=st.lists(_TEXT, min_size=1, max_size=40),
+       shapes=st.booleans(), split=st.booleans())  # fmt: skip
+def test_rows_read_back(n: int, seed: int, texts: list[str | None], shapes: bool, split: bool) -> None:
+    """Texts as lists with None, or as ``Texts`` with a NULL mask; codes as lists or ``Encoded``
+    (adjacent codes are joined into one); with ``split``, a tiny ``MAX_JOIN`` makes every
+    layout halve its rows until they fit."""
     rng = np.random.default_rng(seed)
-    texts = (texts * 40)[:40]
+    texts = (texts * 40)[:n]
+    codes = [["phone", "app", None, "工单"][k] for k in rng.integers(0, 4, n)]
+    units = [["QU-1", "长" * 30][k] for k in rng.integers(0, 2, n)]
+    text: pgbinary.Column = ("text", texts, None)
+    code: pgbinary.Column = ("code", codes, None)
+    unit: pgbinary.Column = ("code", units, None)
+    if shapes:
+        text = ("text", Texts.of([t or "" for t in texts]), np.array([t is None for t in texts]))
+        code, unit = ("code", Encoded.of(codes), None), ("code", Encoded.of(units), None)
     columns: list[pgbinary.Column] = [
-        ("text", texts[:n], None),
+        text,
         ("int4", rng.integers(-(2**31), 2**31 - 1, n), rng.random(n) < 0.3),
-        ("code", [["phone", "app", None, "工单"][k] for k in rng.integers(0, 4, n)], None),
+        code,
+        unit,
         ("timestamptz", rng.integers(0, 2**50, n), rng.random(n) < 0.5),
         ("bool", rng.random(n) < 0.5, None),
         ("float8", rng.normal(size=n), rng.random(n) < 0.2),
@@ -61,7 +74,7 @@ def test_rows_read_back(n: int, seed: int, texts: list[str | None]) -> None:
         ("int8", rng.integers(-(2**62), 2**62, n), rng.random(n) < 0.1),
     ]
     order = pgbinary.field_order([c[0] for c in columns])
-    assert [columns[i][0] for i in order][-2:] == ["text", "code"]
+    assert [columns[i][0] for i in order][-3:] == ["text", "code", "code"]
     want = []
     for r in range(n):
         row = []
@@ -70,12 +83,15 @@ def test_rows_read_back(n: int, seed: int, texts: list[str | None]) -> None:
             if null is not None and null[r]:
                 row.append(None)
             elif kind in ("text", "code"):
-                row.append(values[r])
+                row.append(values[r] if kind == "code" or not shapes else texts[r])
             else:
                 v = values[r]
                 row.append(bool(v) if kind == "bool" else float(v) if kind == "float8" else int(v))
         want.append(tuple(row))
-    got = decode(pgbinary.rows(columns), [columns[i][0] for i in order])
+    with pytest.MonkeyPatch.context() as patch:
+        if split:
+            patch.setattr(pgbinary, "MAX_JOIN", 200)
+        got = decode(bytes(pgbinary.rows(columns)), [columns[i][0] for i in order])
     key = lambda row: tuple((x is None, str(x)) for x in row)  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
 

@@ -33,11 +33,11 @@ from minxin.errors import Invalid
 from minxin.reports.columnar import TIME_COLUMNS
 from minxin.reports.rowparse import ParsedChunk, parse_chunk, parse_columns
 from minxin.reports.sources import csv_chunks, read_rows
-from minxin.reports.textcols import Encoded, Utf8
+from minxin.reports.textcols import Encoded, Texts, Utf8
 
 #: (rows read, the parsed chunk, bytes of the file read so far), as ``pipeline.Parsed``
 Parsed = tuple[int, ParsedChunk, int]
-#: columns kept as Python strings (free text); the other known columns are dictionary-encoded
+#: free-text columns, kept as Arrow strings (``Texts``); the other known columns are dictionary-encoded
 _TEXT = frozenset({"number", "title", "content"})
 _TIMES = frozenset(TIME_COLUMNS)
 _KNOWN = frozenset(IMPORT_COLUMNS) | frozenset(OPTIONAL_COLUMNS)
@@ -47,12 +47,15 @@ _BOM = b"\xef\xbb\xbf"
 def _lines_in(block: bytes) -> int:
     """Physical lines ended in ``block``, counted as the ``csv`` module counts them (``\\n``,
     ``\\r\\n`` and a lone ``\\r`` each end one)."""
-    return block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+    lone = block.count(b"\r")
+    return block.count(b"\n") + (lone - block.count(b"\r\n") if lone else 0)
 
 
 def _record_end(block: bytes) -> int:
     """Index just past the last line break of ``block`` that has an even number of quotes
     before it (so it is outside any quoted cell); 0 if there is none."""
+    if b'"' not in block:  # no quoted cell: the last line break is outside any
+        return block.rfind(b"\n") + 1
     data = np.frombuffer(block, dtype=np.uint8)
     breaks = np.flatnonzero(data == 10)
     if not len(breaks):
@@ -84,7 +87,8 @@ def _arrow_columns(block: bytes, names: Sequence[str]) -> tuple[dict[str, Any], 
         table = pacsv.read_csv(
             io.BytesIO(block),
             read_options=pacsv.ReadOptions(column_names=list(names), use_threads=False, block_size=max(1 << 20, len(block) + 1)),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # a block with no quote has no line break inside a cell: the faster scan (≈ −20 %)
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in block),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                                                  quoted_strings_can_be_null=False),
         )  # every column, ignored ones too, so that a byte that is not UTF-8 anywhere is caught  # fmt: skip
@@ -96,7 +100,7 @@ def _arrow_columns(block: bytes, names: Sequence[str]) -> tuple[dict[str, Any], 
             continue
         array = table.column(name).combine_chunks()
         if name in _TEXT:
-            cols[name] = array.to_pylist()
+            cols[name] = Texts(array)
         elif name in _TIMES:
             _, offsets, data = array.buffers()
             cols[name] = Utf8(

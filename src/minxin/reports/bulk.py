@@ -101,6 +101,8 @@ def sqlite_values(column: pgbinary.Column) -> list[Any]:
     """A ``pgbinary`` column as Python values in SQLAlchemy's SQLite storage formats."""
     kind, values, null = column
     if kind in ("text", "code"):
+        if null is not None:
+            return [None if m else v for v, m in zip(values, np.asarray(null, dtype=bool).tolist(), strict=True)]
         return list(values)
     arr = np.asarray(values)
     if kind == "timestamptz":

@@ -75,9 +75,9 @@ def _tri(values: Sequence[bool | None]) -> np.ndarray:
 class FactColumns:
     """Many ``OrderFact``s by column (see the module docstring for the encoding)."""
 
-    number: list[str]
-    title: list[str]
-    content: list[str]
+    number: Sequence[str]  # these three: a list, or ``textcols.Texts`` from the Arrow reader
+    title: Sequence[str]
+    content: Sequence[str]
     unit: list[str]
     category: list[str]
     region: list[str]

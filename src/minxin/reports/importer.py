@@ -18,12 +18,11 @@ Imported rows are history, not work orders: they never change afterwards (see do
 from __future__ import annotations
 
 import hashlib
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +43,10 @@ from minxin.reports.columnar import (
 )
 from minxin.reports.folding import kpi_calendar, sign_late_after
 from minxin.reports.models import ImportBatch
+from minxin.reports.numbers import SeenNumbers
 from minxin.reports.rowparse import ParsedChunk, Rejection, take
 from minxin.reports.sources import check_header, read_rows
+from minxin.reports.textcols import Encoded, Texts
 from minxin.units.service import CODE_PATTERN
 
 CHUNK = 50_000
@@ -54,7 +55,6 @@ CHUNK = 50_000
 #: with millions of distinct cells (about one per order) is re-merged a few times, not after
 #: every chunk (that was quadratic); each merge re-sums everything merged before
 MERGE_AT = 2_500_000
-_LIVE_NUMBER = re.compile(r"^(\d{8})(\d{6})$")
 #: (rows done, rows total estimate or None, stage label)
 Progress = Callable[[int, int | None, str], None]
 
@@ -112,15 +112,17 @@ def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: i
         return (kind, values, None)
 
     def label(name: str, codes: np.ndarray) -> pgbinary.Column:
-        return text(_LABELS[name][codes].tolist())
+        values = _LABELS[name].tolist()  # None (NULL), where present, is last: code −1
+        return text(Encoded(values, np.asarray(codes, dtype=np.int64) % len(values)))
 
     def flag(values: np.ndarray, tri: bool = False) -> pgbinary.Column:
         return ("bool", values > 0 if tri else values, values < 0 if tri else None)
 
     columns = [
-        text(cols.number, "text"), text(["import"] * n), ("int4", np.full(n, batch_id), None), text(cols.unit),
-        text(cols.category), label("channel", cols.channel), label("appeal_type", cols.appeal_type), text(cols.region),
-        label("urgency", cols.urgency), text(cols.title, "text"), text([c or None for c in cols.content], "text"),
+        text(cols.number, "text"), text(Encoded(["import"], np.zeros(n, dtype=np.int64))), ("int4", np.full(n, batch_id), None),
+        text(cols.unit), text(cols.category), label("channel", cols.channel), label("appeal_type", cols.appeal_type),
+        text(cols.region), label("urgency", cols.urgency), text(cols.title, "text"),
+        ("text", cols.content, _empty(cols.content)),  # an empty body is stored as NULL
         label("status", cols.status),
         *(("timestamptz", t[c], t[c] == NONE) for c in _TIMES),
         label("satisfaction", cols.satisfaction), flag(cols.resolved, tri=True),
@@ -131,6 +133,14 @@ def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: i
     ]  # fmt: skip
     assert len(columns) == len(bulk.FACT_COLUMNS)
     return columns
+
+
+def _empty(values: Sequence[str]) -> np.ndarray:
+    if isinstance(values, Texts):
+        import pyarrow.compute as pc
+
+        return pc.equal(pc.binary_length(values.array), 0).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) == 0
 
 
 def _sign_late(chunk: ParsedChunk) -> np.ndarray:
@@ -159,7 +169,7 @@ class _Checker:
         #: ``order_facts`` held no row when the import began (and is locked by it): only live
         #: work orders can hold a number already
         self.facts_empty = False
-        self.seen: dict[str, int] = {}
+        self.seen = SeenNumbers()
         self.missing_units: set[str] = set()
         self.missing_categories: set[str] = set()
         self.options = options
@@ -169,26 +179,18 @@ class _Checker:
         session: the import's own connection is busy streaming ``COPY``."""
         cols, lines = chunk.columns, chunk.lines
         bad: dict[int, Rejection] = {}
-        known: set[str] = set()
+        repeats = self.seen.add(cols.number, lines)
+        for i, first in repeats.items():
+            bad[i] = Rejection(int(lines[i]), cols.number[i], "number", f"工单编号与第 {first} 行重复",
+                               f"number repeats line {first}")
         if self.check_db:
+            numbers = list(cols.number)
             with db.reading() as reader:
-                known = repository.existing_numbers(reader, cols.number, facts=not self.facts_empty)
-        numbers = cols.number
-        fresh = set(numbers)
-        # dict_keys.isdisjoint walks the smaller side; set.isdisjoint(dict) would walk every number seen
-        if len(fresh) == len(numbers) and self.seen.keys().isdisjoint(fresh) and fresh.isdisjoint(known):
-            self.seen.update(zip(numbers, lines.tolist(), strict=True))  # the common case, in C
-            numbers = []
-        for i, number in enumerate(numbers):
-            line = int(lines[i])
-            first = self.seen.get(number)
-            if first is not None:
-                bad[i] = Rejection(line, number, "number", f"工单编号与第 {first} 行重复", f"number repeats line {first}")
-                continue
-            self.seen[number] = line
-            if number in known:
-                bad[i] = Rejection(line, number, "number", "工单编号已存在（已导入或为在办工单）",
-                                   "number already exists (imported before, or a live work order)")
+                known = repository.existing_numbers(reader, numbers, facts=not self.facts_empty)
+            for i, number in enumerate(numbers):
+                if number in known and i not in bad:
+                    bad[i] = Rejection(int(lines[i]), number, "number", "工单编号已存在（已导入或为在办工单）",
+                                       "number already exists (imported before, or a live work order)")
         for name, have, missing, label in (("unit", self.units, self.missing_units, "单位"),
                                            ("category", self.categories, self.missing_categories, "分类")):  # fmt: skip
             unknown = set(getattr(cols, name)) - have - {""}
@@ -276,7 +278,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         tables.clear()
         _write_aggregates(session, table, units, categories, regions)
         bulk.copy_waiting(session, batch_id)
-        repository.bump_sequences(session, _live_shaped(checker.seen))
+        repository.bump_sequences(session, checker.seen.live_top)
         bulk.analyze(session)
         batch = session.get(ImportBatch, batch_id)
         assert batch is not None
@@ -315,21 +317,6 @@ def _create_missing(session: Session, unit_codes: list[str], category_codes: lis
     for code in category_codes:
         categories_service.create_category(session, code=code, name=code)
     session.flush()
-
-
-def _live_shaped(numbers: dict[str, int]) -> dict[str, int]:
-    """Highest imported sequence per day among numbers shaped like live ones."""
-    top: dict[str, int] = {}
-    for number in numbers:
-        m = _LIVE_NUMBER.match(number)
-        if m:
-            day, seq = m.group(1), int(m.group(2))
-            try:
-                date(int(day[:4]), int(day[4:6]), int(day[6:]))
-            except ValueError:
-                continue
-            top[day] = max(top.get(day, 0), seq)
-    return top
 
 
 def _sha256(path: Path) -> str:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
-from minxin.reports.textcols import Encoded
+from minxin.reports.textcols import Encoded, Texts
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
@@ -34,6 +32,8 @@ _PG_US = _PG_DAYS * 86_400 * 1_000_000
 _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "u1", "date": ">i4", "timestamptz": ">i8"}
 
 Column = tuple[str, Any, "np.ndarray | None"]
+#: bytes one Arrow join may produce (``binary`` arrays have 32-bit offsets); larger inputs are halved
+MAX_JOIN = 1 << 31
 
 
 def field_order(kinds: Sequence[str]) -> list[int]:
@@ -56,32 +56,22 @@ def _prefixed(value: bytes | None) -> bytes:
     return (_LENGTHS[size] if size < 1024 else struct.pack(">i", size)) + value
 
 
-def rows(columns: Sequence[Column]) -> bytes:
+def rows(columns: Sequence[Column]) -> bytes | memoryview:
     """The binary rows (without header and trailer) of equally long columns, fields in
-    ``field_order`` and rows in an order of their own (``COPY`` does not mind).
+    ``field_order``, rows in an order of their own (``COPY`` does not mind).
 
     How: rows are grouped by which fixed-width fields are NULL, so that within a group the
     fixed-width part of every row has one layout: a numpy structured array, laid out by whole
-    columns and turned into bytes at once. Each row's texts follow as length-prefixed values
-    (a ``code`` column's few distinct values are prefixed once each), and the pieces are joined
-    in C by ``bytes.join``. No per-byte index arrays: laying out 1M order rows takes about a
-    quarter of the time that scattering every byte did."""
+    columns and turned into bytes at once. The texts are never Python objects per row: each
+    text column becomes an Arrow binary array of length prefixes beside its values, adjacent
+    ``code`` columns few arrays taken from tables of their joined, prefixed value combinations
+    (``_codes``), and Arrow's ``binary_join_element_wise`` joins head and texts row by row in
+    C++ (on 10M order rows this replaced about 37 s of encoding and prefixing in Python)."""
     n = len(columns[0][1])
     if n == 0:
         return b""
     fixed = [(kind, np.asarray(values), None if null is None else np.asarray(null, dtype=bool))
              for kind, values, null in columns if kind not in ("text", "code")]  # fmt: skip
-    texts: list[Sequence[bytes]] = []
-    for kind, values, _ in columns:
-        if kind == "code":
-            table = {v: _prefixed(None if v is None else v.encode()) for v in set(values)}
-            texts.append(list(map(table.__getitem__, values)))
-        elif kind == "text":
-            encoded = [b"" if v is None else v.encode() for v in values]
-            if max(map(len, encoded)) < len(_LENGTHS) and None not in values:
-                texts.append([_LENGTHS[len(e)] + e for e in encoded])
-            else:
-                texts.append([_prefixed(None if v is None else e) for v, e in zip(values, encoded, strict=True)])
     nullable = [j for j, (_, _, null) in enumerate(fixed) if null is not None and null.any()]
     pattern = np.zeros(n, dtype=np.int64)
     for j in nullable:
@@ -90,7 +80,8 @@ def rows(columns: Sequence[Column]) -> bytes:
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(distinct) + 1))
-    prefixes: list[memoryview] = []
+    blobs: list[bytes] = []
+    sizes = np.empty(len(distinct), dtype=np.int64)
     for g in range(len(distinct)):
         group = order[bounds[g] : bounds[g + 1]]
         first = int(group[0])
@@ -109,13 +100,106 @@ def rows(columns: Sequence[Column]) -> bytes:
             v = values[group]
             record[f"l{j}"] = np.dtype(_FIXED[kind]).itemsize
             record[f"f{j}"] = v - _PG_DAYS if kind == "date" else (v - _PG_US if kind == "timestamptz" else v)
-        raw = record.tobytes()
-        size = record.dtype.itemsize
-        prefixes += [raw[k : k + size] for k in range(0, len(raw), size)]
+        blobs.append(record.tobytes())
+        sizes[g] = record.dtype.itemsize
+    texts = [(kind, values, null) for kind, values, null in columns if kind in ("text", "code")]
     if not texts:
-        return b"".join(prefixes)
-    pick = itemgetter(*order.tolist()) if n > 1 else (lambda column: (column[0],))
-    return b"".join(chain.from_iterable(zip(prefixes, *(pick(column) for column in texts), strict=True)))
+        return b"".join(blobs)
+    parts = [_binary(np.cumsum(np.concatenate(([0], sizes[inverse[order]]))), b"".join(blobs))]
+    if len(distinct) > 1:  # heads were laid out by group: put them back in row order
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        parts[0] = parts[0].take(rank)
+    run: list[Encoded] = []
+    for kind, values, null in texts:
+        if kind == "code":
+            run.append(_encoded(values))
+            continue
+        parts += _codes(run)
+        run = []
+        parts += _text(values, null)
+    parts += _codes(run)
+    import pyarrow.compute as pc
+
+    total = sum(pc.sum(pc.binary_length(p)).as_py() or 0 for p in parts)
+    if total >= MAX_JOIN and n > 1:  # past 32-bit offsets: lay out the halves on their own
+        half = n // 2
+        return b"".join((rows([_rows_of(c, 0, half) for c in columns]), rows([_rows_of(c, half, n) for c in columns])))
+    joined = pc.binary_join_element_wise(*parts, b"")
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+    return memoryview(joined.buffers()[2])[offsets[joined.offset] : offsets[joined.offset + n]]
+
+
+def _binary(offsets: np.ndarray, data: bytes | np.ndarray) -> Any:
+    """An Arrow ``binary`` array from its value offsets and bytes."""
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1,
+                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])  # fmt: skip
+
+
+#: adjacent ``code`` columns are joined into one Arrow array while their value combinations
+#: number at most this (a table of every combination is built in Python)
+MAX_COMBOS = 1024
+
+
+def _codes(run: Sequence[Encoded]) -> Iterator[Any]:
+    """Adjacent ``code`` columns as few Arrow arrays: per row, the length-prefixed values
+    joined, from a table of every combination of values of a group of columns (groups as long
+    as their combinations stay within ``MAX_COMBOS``)."""
+    import pyarrow as pa
+
+    groups: list[list[Encoded]] = []
+    for column in run:
+        size = max(1, len(column.values))
+        if groups and np.prod([max(1, len(c.values)) for c in groups[-1]]) * size <= MAX_COMBOS:
+            groups[-1].append(column)
+        else:
+            groups.append([column])
+    for group in groups:
+        table = [b""]
+        key = np.zeros(len(group[0].index), dtype=np.int64)
+        for column in group:
+            prefixed = [_prefixed(None if v is None else v.encode()) for v in column.values] or [_NULL]
+            table = [t + p for t in table for p in prefixed]
+            key = key * len(prefixed) + column.index
+        yield pa.array(table, type=pa.binary()).take(key)
+
+
+def _encoded(values: Sequence[str | None] | Encoded) -> Encoded:
+    """A ``code`` column as distinct values and row indexes (Arrow's dictionary encoding: no
+    Python object per row beyond the list given)."""
+    if isinstance(values, Encoded):
+        return values
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pa.array(list(values), type=pa.string()), null_encoding="encode")
+    return Encoded(encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+
+
+def _text(values: Sequence[str | None], null: np.ndarray | None) -> list[Any]:
+    """A text column as two Arrow arrays: each row's 4-byte length (−1 for NULL), its bytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = values.array if isinstance(values, Texts) else pa.array(list(values), type=pa.string())
+    missing = array.is_null().to_numpy(zero_copy_only=False)
+    if null is not None:
+        missing = missing | np.asarray(null, dtype=bool)
+    if missing.any():
+        array = pc.if_else(pa.array(missing), pa.scalar("", pa.string()), array)
+    array = array.cast(pa.binary())
+    lengths = pc.binary_length(array).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths[missing] = -1
+    n = len(lengths)
+    return [_binary(np.arange(n + 1, dtype=np.int64) * 4, lengths.astype(">i4").tobytes()), array]
+
+
+def _rows_of(column: Column, lo: int, hi: int) -> Column:
+    kind, values, null = column
+    values = Encoded(values.values, values.index[lo:hi]) if isinstance(values, Encoded) else values[lo:hi]
+    return kind, values, None if null is None else np.asarray(null)[lo:hi]
 
 
 def _layouts(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

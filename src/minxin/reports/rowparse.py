@@ -30,7 +30,7 @@ from minxin.reports.columnar import (
     URGENCIES,
     FactColumns,
 )
-from minxin.reports.textcols import Encoded, Utf8, combined
+from minxin.reports.textcols import Encoded, Texts, Utf8, combined
 
 #: the longest codes the reporting tables hold
 MAX_NUMBER, MAX_CODE, MAX_TITLE = 64, 64, 200
@@ -90,11 +90,6 @@ def _bytes(values: Sequence[str]) -> np.ndarray:
         return np.array(safe, dtype=f"S{_WIDTH}").view(np.uint8).reshape(len(values), _WIDTH)
 
 
-def _two(c: np.ndarray, at: np.ndarray | int) -> np.ndarray:
-    rows = np.arange(len(c))
-    return (c[rows, at].astype(np.int64) - 48) * 10 + c[rows, at + 1] - 48
-
-
 def parse_instants(values: Sequence[str] | Utf8) -> tuple[np.ndarray, np.ndarray]:
     """(µs since the epoch or ``NONE`` for empty cells, ok) — ``ok`` is False where the value is
     not one of the fast shapes; those cells must be parsed by ``from_row``."""
@@ -108,38 +103,60 @@ def parse_instants(values: Sequence[str] | Utf8) -> tuple[np.ndarray, np.ndarray
     if not len(idx):
         return us, ok
     c = values.matrix(idx, _WIDTH) if utf8 else _bytes([values[i] for i in idx] if len(idx) < n else values)
+    # byte j of every row as one contiguous vector: whole-vector arithmetic, no narrow 2-D axes
+    t = np.ascontiguousarray(c.T)
     length = lens[idx]
-    dig = c[:, _DIGITS]
-    good = ((dig >= 48) & (dig <= 57)).all(axis=1)
-    d = dig.astype(np.int64) - 48
-    y = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    mo, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    h, mi, s = d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13]
-    good &= (c[:, 4] == 45) & (c[:, 7] == 45) & (c[:, 13] == 58) & (c[:, 16] == 58)
-    good &= (c[:, 10] == 84) | (c[:, 10] == 32)  # 'T' or ' '
+
+    def num(*at: int) -> np.ndarray:  # the decimal number written by the digits at these bytes
+        out = np.zeros(len(idx), dtype=np.int64)
+        for j in at:
+            out = out * 10 + t[j] - 48
+        return out
+
+    def digits(*at: int) -> np.ndarray:
+        ok = np.ones(len(idx), dtype=bool)
+        for j in at:
+            ok &= (t[j] >= 48) & (t[j] <= 57)
+        return ok
+
+    good = digits(*_DIGITS.tolist())
+    y, mo, day, h, mi, s = num(0, 1, 2, 3), num(5, 6), num(8, 9), num(11, 12), num(14, 15), num(17, 18)
+    good &= (t[4] == 45) & (t[7] == 45) & (t[13] == 58) & (t[16] == 58)
+    good &= (t[10] == 84) | (t[10] == 32)  # 'T' or ' '
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
     month_ok = (mo >= 1) & (mo <= 12)
     mdays = _MDAYS[np.where(month_ok, mo, 0)] + ((mo == 2) & leap)
     good &= (y >= 1) & month_ok & (day >= 1) & (day <= mdays) & (h <= 23) & (mi <= 59) & (s <= 59)
     frac = np.zeros(len(idx), dtype=np.int64)
     off_at = np.full(len(idx), 19, dtype=np.int64)
-    for size, digits, scale in ((29, 3, 1000), (32, 6, 1)):
+    for size, count, scale in ((29, 3, 1000), (32, 6, 1)):
         sel = length == size
         if sel.any():
-            f = c[:, 20 : 20 + digits].astype(np.int64) - 48
-            f_ok = ((f >= 0) & (f <= 9)).all(axis=1) & (c[:, 19] == 46)
-            value = (f * (10 ** np.arange(digits - 1, -1, -1, dtype=np.int64))).sum(axis=1)
-            frac = np.where(sel, value * scale, frac)
-            good &= ~sel | f_ok
-            off_at = np.where(sel, 20 + digits, off_at)
+            places = range(20, 20 + count)
+            frac = np.where(sel, num(*places) * scale, frac)
+            good &= ~sel | (digits(*places) & (t[19] == 46))
+            off_at = np.where(sel, 20 + count, off_at)
     zulu = length == 20
-    good &= ~zulu | (c[:, 19] == 90)  # 'Z'
+    good &= ~zulu | (t[19] == 90)  # 'Z'
     at = np.minimum(off_at, _WIDTH - 6)
-    rows = np.arange(len(idx))
-    sign = c[rows, at]
-    tail = np.stack([c[rows, at + k] for k in (1, 2, 4, 5)], axis=1)
-    offset_ok = ((sign == 43) | (sign == 45)) & (c[rows, at + 3] == 58) & ((tail >= 48) & (tail <= 57)).all(axis=1)
-    oh, om = _two(c, at + 1), _two(c, at + 4)
+    starts = np.unique(at).tolist()
+
+    def byte(k: int) -> np.ndarray:  # byte ``at + k`` of each row (the offset's place varies)
+        if len(starts) == 1:
+            return t[starts[0] + k]
+        out = np.zeros(len(idx), dtype=np.uint8)
+        for start in starts:
+            where = at == start
+            out[where] = t[start + k][where]
+        return out
+
+    sign = byte(0)
+    tail = [byte(k) for k in (1, 2, 4, 5)]
+    offset_ok = ((sign == 43) | (sign == 45)) & (byte(3) == 58)
+    for b in tail:
+        offset_ok &= (b >= 48) & (b <= 57)
+    oh = (tail[0].astype(np.int64) - 48) * 10 + tail[1] - 48
+    om = (tail[2].astype(np.int64) - 48) * 10 + tail[3] - 48
     offset_ok &= (oh <= 23) & (om <= 59)
     good &= zulu | offset_ok
     offset = np.where(zulu, 0, np.where(sign == 45, -1, 1) * (oh * 3600 + om * 60))
@@ -173,6 +190,18 @@ def _coded(values: Sequence[Hashable] | Encoded, parse: Callable[[Any], Any], en
     table = {v: code(v) for v in set(values)}
     codes = np.fromiter(map(table.__getitem__, values), dtype=dtype, count=len(values))
     return codes, codes != _BAD
+
+
+def _strip(values: Sequence[str]) -> Sequence[str]:
+    """Free text stripped: in Arrow for ``Texts``, else as a list."""
+    return values.strip() if isinstance(values, Texts) else list(map(str.strip, values))
+
+
+def _lengths(values: Sequence[str]) -> np.ndarray:
+    """Each value's ``len``."""
+    if isinstance(values, Texts):
+        return values.lengths()
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
 
 
 def _stripped(values: Sequence[str] | Encoded) -> list[str]:
@@ -252,8 +281,8 @@ def parse_columns(
     blank = [""] * n
     col = lambda name: cols.get(name, blank)  # noqa: E731
     slow = np.zeros(n, dtype=bool)
-    number = list(map(str.strip, col("number")))
-    slow |= np.fromiter(map(len, number), dtype=np.int64, count=n) == 0
+    number = _strip(col("number"))
+    slow |= _lengths(number) == 0
     times = {}
     for name in TIME_COLUMNS:
         times[name], ok = parse_instants(col(name))
@@ -266,7 +295,9 @@ def parse_columns(
         slow |= ~ok
     triples: Sequence[tuple[str, str, str]] | Encoded
     if any(isinstance(col(c), Encoded) for c in ("status", "merged", "void")):
-        triples = combined(*(c if isinstance(c, Encoded) else Encoded.of(c) for c in map(col, ("status", "merged", "void"))))
+        none = Encoded([""], np.zeros(n, dtype=np.int64))  # a column the file does not have
+        triples = combined(*(c if isinstance(c, Encoded) else none if c is blank else Encoded.of(c)
+                             for c in map(col, ("status", "merged", "void"))))  # fmt: skip
     else:
         triples = list(zip(col("status"), col("merged"), col("void"), strict=True))
     enum["status"], ok = _coded(triples, _status, _index(STATUSES))
@@ -279,11 +310,10 @@ def parse_columns(
     for name in ("reopen_count", "returned_count"):
         counts[name], ok = _coded(col(name), lambda v, c=name: parse_count(c, v), int, np.int64)
         slow |= ~ok
-    title = list(map(str.strip, col("title")))
     fast = FactColumns(
         number=number,
-        title=title,
-        content=list(map(str.strip, col("content"))),
+        title=_strip(col("title")),
+        content=_strip(col("content")),
         unit=_stripped(col("unit")),
         category=_stripped(col("category")),
         region=_stripped(col("region")),
@@ -318,7 +348,7 @@ def parse_columns(
 
 def take(cols: FactColumns, idx: np.ndarray) -> FactColumns:
     """The rows ``idx`` of ``cols``, in that order."""
-    pick = lambda items: [items[i] for i in idx]  # noqa: E731
+    pick = lambda items: items.take(idx) if isinstance(items, Texts) else [items[i] for i in idx]  # noqa: E731
     arrays = {
         k: getattr(cols, k)[idx]
         for k in ("channel", "appeal_type", "urgency", "status", "satisfaction", "resolved", "callback_reachable",
@@ -334,7 +364,10 @@ def take(cols: FactColumns, idx: np.ndarray) -> FactColumns:
 def concat(parts: Sequence[FactColumns]) -> FactColumns:
     """Rows of several column sets, in order."""
     first = parts[0]
-    lists = {k: [x for p in parts for x in getattr(p, k)] for k in ("number", "title", "content", "unit", "category", "region")}
+    lists: dict[str, Sequence[str]] = {k: [x for p in parts for x in getattr(p, k)] for k in ("unit", "category", "region")}
+    for k in ("number", "title", "content"):
+        columns = [getattr(p, k) for p in parts]
+        lists[k] = Texts.concat(columns) if any(isinstance(c, Texts) for c in columns) else [x for c in columns for x in c]
     arrays = {
         k: np.concatenate([getattr(p, k) for p in parts])
         for k in ("channel", "appeal_type", "urgency", "status", "satisfaction", "resolved", "callback_reachable",
@@ -355,17 +388,23 @@ def _limits(chunk: ParsedChunk) -> ParsedChunk:
     bad: dict[int, Rejection] = {}
     for name, limit in (("number", MAX_NUMBER), ("unit", MAX_CODE), ("category", MAX_CODE), ("region", MAX_CODE)):
         values = getattr(cols, name)
-        if not values or max(map(len, values)) <= limit:
+        if not len(values):
             continue
-        for i, v in enumerate(values):
-            if len(v) > limit and i not in bad:
+        lengths = _lengths(values)
+        if lengths.max() <= limit:
+            continue
+        for i in np.flatnonzero(lengths > limit).tolist():
+            if i not in bad:
                 bad[i] = Rejection(int(chunk.lines[i]), cols.number[i], name, f"超过 {limit} 个字符",
                                    f"longer than {limit} characters")
-    long_titles = []
-    if cols.title and max(map(len, cols.title)) > MAX_TITLE:
-        long_titles = [i for i, v in enumerate(cols.title) if len(v) > MAX_TITLE]
-    for i in long_titles:
-        cols.title[i] = cols.title[i][:MAX_TITLE]
+    long_titles = np.flatnonzero(_lengths(cols.title) > MAX_TITLE) if len(cols.title) else np.zeros(0, dtype=np.int64)
+    if len(long_titles) and isinstance(cols.title, Texts):
+        cols.title = cols.title.cut(MAX_TITLE)
+    elif len(long_titles):
+        title = list(cols.title)
+        for i in long_titles.tolist():
+            title[i] = title[i][:MAX_TITLE]
+        cols.title = title
     if bad:
         keep = np.array([i for i in range(len(cols)) if i not in bad], dtype=np.int64)
         return ParsedChunk(take(cols, keep), chunk.lines[keep], chunk.rejections + list(bad.values()), len(long_titles))
