@@ -27,7 +27,8 @@ from minxin.reports.columnar import (
     working_positions,
 )
 from minxin.reports.folding import kpi_calendar, working_seconds
-from minxin.reports.rowparse import parse_chunk, parse_instants
+from minxin.reports.instants import parse_instants
+from minxin.reports.rowparse import parse_chunk
 from tests.reports.csvrows import random_rows
 
 
