@@ -102,9 +102,13 @@ def rows(columns: Sequence[Column]) -> bytes | memoryview:
             record[f"f{j}"] = v - _PG_DAYS if kind == "date" else (v - _PG_US if kind == "timestamptz" else v)
         blobs.append(record.tobytes())
         sizes[g] = record.dtype.itemsize
-    texts = [(kind, values, null) for kind, values, null in columns if kind in ("text", "code")]
+    texts = [(kind, _encoded(values) if kind == "code" else values, null)
+             for kind, values, null in columns if kind in ("text", "code")]  # fmt: skip
     if not texts:
         return b"".join(blobs)
+    if n > 1 and int(sizes.max()) * n + sum(_most_bytes(kind, values) for kind, values, _ in texts) >= MAX_JOIN:
+        half = n // 2  # past 32-bit offsets: lay out the halves on their own
+        return b"".join((rows([_rows_of(c, 0, half) for c in columns]), rows([_rows_of(c, half, n) for c in columns])))
     parts = [_binary(np.cumsum(np.concatenate(([0], sizes[inverse[order]]))), b"".join(blobs))]
     if len(distinct) > 1:  # heads were laid out by group: put them back in row order
         rank = np.empty(n, dtype=np.int64)
@@ -113,7 +117,7 @@ def rows(columns: Sequence[Column]) -> bytes | memoryview:
     run: list[Encoded] = []
     for kind, values, null in texts:
         if kind == "code":
-            run.append(_encoded(values))
+            run.append(values)
             continue
         parts += _codes(run)
         run = []
@@ -121,13 +125,21 @@ def rows(columns: Sequence[Column]) -> bytes | memoryview:
     parts += _codes(run)
     import pyarrow.compute as pc
 
-    total = sum(pc.sum(pc.binary_length(p)).as_py() or 0 for p in parts)
-    if total >= MAX_JOIN and n > 1:  # past 32-bit offsets: lay out the halves on their own
-        half = n // 2
-        return b"".join((rows([_rows_of(c, 0, half) for c in columns]), rows([_rows_of(c, half, n) for c in columns])))
     joined = pc.binary_join_element_wise(*parts, b"")
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
     return memoryview(joined.buffers()[2])[offsets[joined.offset] : offsets[joined.offset + n]]
+
+
+def _most_bytes(kind: str, values: Any) -> int:
+    """At least the bytes a text or (encoded) code column adds to the rows, prefixes included."""
+    n = len(values)
+    if kind == "code":
+        return n * (4 + max((len(v.encode()) for v in values.values if v is not None), default=0))
+    if isinstance(values, Texts):
+        import pyarrow.compute as pc
+
+        return 4 * n + int(pc.sum(pc.binary_length(values.array)).as_py() or 0)
+    return 4 * n + 4 * sum(len(v) for v in values if v is not None)  # UTF-8: at most 4 bytes a character
 
 
 def _binary(offsets: np.ndarray, data: bytes | np.ndarray) -> Any:
