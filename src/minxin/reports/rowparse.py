@@ -4,10 +4,10 @@ Why two paths: ``from_row`` parses one row in ~0.1 ms, too slow for history at s
 *defines* what a valid row is and what each error says. So every column is parsed here in bulk
 for the common shapes (ISO 8601 ``YYYY-MM-DDTHH:MM:SS[.fff[fff]]±HH:MM`` or ``…Z``, in
 ``instants``; enum, boolean and count values mapped once per *distinct* value through
-``from_row`` itself), and any
-row with a cell outside those shapes goes through ``from_row`` whole: it either parses (and its
-fact is used) or its ``FactError`` is the row's rejection reason. A row is never accepted by the
-fast path that ``from_row`` would refuse (tests/reports/test_columnar.py checks both ways).
+``from_row`` itself), and any row with a cell outside those shapes goes through ``from_row``
+whole: it either parses (and its fact is used) or its ``FactError`` is the row's rejection
+reason. A row is never accepted by the fast path that ``from_row`` would refuse
+(tests/reports/test_columnar.py checks both ways).
 """
 
 from __future__ import annotations
