@@ -3,9 +3,10 @@
 Why: a history import must refuse a number that an earlier line of the same file used, naming
 that line. Holding every number read as a ``str`` key of a dict (10M strings for a megacity's
 year) cost about 14 s of a 10M-row import and a gigabyte; here each chunk's numbers are hashed
-as a byte matrix in numpy, the hashes kept in a set of ints, and only rows whose hash was seen
-before (a repeat, or, about once in 10^5 imports of 10M rows, a collision) are compared as
-strings against the earlier rows with the same hash, which stay in their Arrow arrays.
+as a byte matrix in numpy, the hashes kept in a numpy hash table (``HashSet``), and only rows
+whose hash was seen before (a repeat, or, about once in 3×10^5 imports of 10M rows, a collision)
+are compared as strings against the earlier rows with the same hash, which stay in their Arrow
+arrays.
 
 Invariants: ``add`` reports exactly the rows whose number (as a string) occurred on an earlier
 line, each with the first such line; a repeated row is not recorded again; the highest sequence
