@@ -49,8 +49,8 @@ _TEXT = st.one_of(st.none(), st.text(max_size=5), st.sampled_from(["工单", "A�
        shapes=st.booleans(), split=st.booleans())  # fmt: skip
 def test_rows_read_back(n: int, seed: int, texts: list[str | None], shapes: bool, split: bool) -> None:
     """Texts as lists with None, or as ``Texts`` with a NULL mask; codes as lists or ``Encoded``
-    (adjacent codes are joined into one); with ``split``, a tiny ``MAX_JOIN`` makes every
-    layout halve its rows until they fit."""
+    (adjacent codes are joined into one table, or, for odd seeds, kept apart); with ``split``, a
+    tiny ``MAX_JOIN`` makes every layout halve its rows until they fit."""
     rng = np.random.default_rng(seed)
     texts = (texts * 40)[:n]
     codes = [["phone", "app", None, "工单"][k] for k in rng.integers(0, 4, n)]
@@ -91,6 +91,8 @@ def test_rows_read_back(n: int, seed: int, texts: list[str | None], shapes: bool
     with pytest.MonkeyPatch.context() as patch:
         if split:
             patch.setattr(pgbinary, "MAX_JOIN", 200)
+        if seed % 2:  # adjacent codes each in a table of their own
+            patch.setattr(pgbinary, "MAX_COMBOS", 3)
         got = decode(bytes(pgbinary.rows(columns)), [columns[i][0] for i in order])
     key = lambda row: tuple((x is None, str(x)) for x in row)  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
