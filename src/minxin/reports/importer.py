@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -44,9 +44,9 @@ from minxin.reports.columnar import (
 from minxin.reports.folding import kpi_calendar, sign_late_after
 from minxin.reports.models import ImportBatch
 from minxin.reports.numbers import SeenNumbers
-from minxin.reports.rowparse import ParsedChunk, Rejection, take
+from minxin.reports.rowparse import ParsedChunk, Rejection, char_lengths, take
 from minxin.reports.sources import check_header, read_rows
-from minxin.reports.textcols import Encoded, Texts
+from minxin.reports.textcols import Encoded
 from minxin.units.service import CODE_PATTERN
 
 CHUNK = 50_000
@@ -122,7 +122,7 @@ def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: i
         text(cols.number, "text"), text(Encoded(["import"], np.zeros(n, dtype=np.int64))), ("int4", np.full(n, batch_id), None),
         text(cols.unit), text(cols.category), label("channel", cols.channel), label("appeal_type", cols.appeal_type),
         text(cols.region), label("urgency", cols.urgency), text(cols.title, "text"),
-        ("text", cols.content, _empty(cols.content)),  # an empty body is stored as NULL
+        ("text", cols.content, char_lengths(cols.content) == 0),  # an empty body is stored as NULL
         label("status", cols.status),
         *(("timestamptz", t[c], t[c] == NONE) for c in _TIMES),
         label("satisfaction", cols.satisfaction), flag(cols.resolved, tri=True),
@@ -133,14 +133,6 @@ def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: i
     ]  # fmt: skip
     assert len(columns) == len(bulk.FACT_COLUMNS)
     return columns
-
-
-def _empty(values: Sequence[str]) -> np.ndarray:
-    if isinstance(values, Texts):
-        import pyarrow.compute as pc
-
-        return pc.equal(pc.binary_length(values.array), 0).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
-    return np.fromiter(map(len, values), dtype=np.int64, count=len(values)) == 0
 
 
 def _sign_late(chunk: ParsedChunk) -> np.ndarray:

@@ -33,13 +33,7 @@ def _words(utf8: Utf8) -> tuple[np.ndarray, np.ndarray]:
     lengths = utf8.byte_lengths()
     n = len(lengths)
     width = int(lengths.max()) if n else 0
-    words = (width + 7) // 8
-    if n and int(lengths.min()) == width and width:
-        matrix = utf8.data[: n * width].reshape(n, width)
-    else:
-        matrix = utf8.matrix(np.arange(n), width) if width else np.zeros((n, 0), dtype=np.uint8)
-    padded = np.zeros((n, words * 8), dtype=np.uint8)
-    padded[:, :width] = matrix
+    padded = utf8.matrix(np.arange(n), (width + 7) // 8 * 8)  # values of one length: a reshape
     return padded.view("<u8"), lengths
 
 
@@ -117,10 +111,7 @@ def live_top(texts: Texts) -> dict[str, int]:
     if not len(lengths):
         return {}
     rows = np.flatnonzero(lengths == 14)
-    if len(rows) == len(lengths):  # all of one length: the bytes are the matrix
-        matrix = utf8.data[: 14 * len(lengths)].reshape(-1, 14)
-    else:
-        matrix = utf8.matrix(rows, 14)
+    matrix = utf8.matrix(rows, 14)  # all of one length (the usual case): a reshape, no gather
     columns = np.ascontiguousarray(matrix.T).astype(np.int64) - ord("0")  # a row per digit: long vectors
     ok = np.ones(len(rows), dtype=bool)
     day = np.zeros(len(rows), dtype=np.int64)

@@ -102,7 +102,7 @@ def rows(columns: Sequence[Column]) -> bytes | memoryview:
             record[f"f{j}"] = v - _PG_DAYS if kind == "date" else (v - _PG_US if kind == "timestamptz" else v)
         blobs.append(record.tobytes())
         sizes[g] = record.dtype.itemsize
-    texts = [(kind, _encoded(values) if kind == "code" else values, null)
+    texts = [(kind, values if kind != "code" or isinstance(values, Encoded) else Encoded.of(values), null)
              for kind, values, null in columns if kind in ("text", "code")]  # fmt: skip
     if not texts:
         return b"".join(blobs)
@@ -176,18 +176,6 @@ def _codes(run: Sequence[Encoded]) -> Iterator[Any]:
             table = [t + p for t in table for p in prefixed]
             key = key * len(prefixed) + column.index
         yield pa.array(table, type=pa.binary()).take(key)
-
-
-def _encoded(values: Sequence[str | None] | Encoded) -> Encoded:
-    """A ``code`` column as distinct values and row indexes (Arrow's dictionary encoding: no
-    Python object per row beyond the list given)."""
-    if isinstance(values, Encoded):
-        return values
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    encoded = pc.dictionary_encode(pa.array(list(values), type=pa.string()), null_encoding="encode")
-    return Encoded(encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
 
 
 def _text(values: Sequence[str | None], null: np.ndarray | None) -> list[Any]:

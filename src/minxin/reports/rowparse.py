@@ -95,7 +95,7 @@ def _strip(values: Sequence[str]) -> Sequence[str]:
     return values.strip() if isinstance(values, Texts) else list(map(str.strip, values))
 
 
-def _lengths(values: Sequence[str]) -> np.ndarray:
+def char_lengths(values: Sequence[str]) -> np.ndarray:
     """Each value's ``len``."""
     if isinstance(values, Texts):
         return values.lengths()
@@ -180,7 +180,7 @@ def parse_columns(
     col = lambda name: cols.get(name, blank)  # noqa: E731
     slow = np.zeros(n, dtype=bool)
     number = _strip(col("number"))
-    slow |= _lengths(number) == 0
+    slow |= char_lengths(number) == 0
     times = {}
     for name in TIME_COLUMNS:
         times[name], ok = parse_instants(col(name))
@@ -288,14 +288,14 @@ def _limits(chunk: ParsedChunk) -> ParsedChunk:
         values = getattr(cols, name)
         if not len(values):
             continue
-        lengths = _lengths(values)
+        lengths = char_lengths(values)
         if lengths.max() <= limit:
             continue
         for i in np.flatnonzero(lengths > limit).tolist():
             if i not in bad:
                 bad[i] = Rejection(int(chunk.lines[i]), cols.number[i], name, f"超过 {limit} 个字符",
                                    f"longer than {limit} characters")
-    long_titles = np.flatnonzero(_lengths(cols.title) > MAX_TITLE) if len(cols.title) else np.zeros(0, dtype=np.int64)
+    long_titles = np.flatnonzero(char_lengths(cols.title) > MAX_TITLE) if len(cols.title) else np.zeros(0, dtype=np.int64)
     if len(long_titles) and isinstance(cols.title, Texts):
         cols.title = cols.title.cut(MAX_TITLE)
     elif len(long_titles):

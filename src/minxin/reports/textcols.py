@@ -31,10 +31,14 @@ class Encoded:
     index: np.ndarray
 
     @classmethod
-    def of(cls, cells: Sequence[str]) -> Encoded:
-        table: dict[str, int] = {}
-        index = np.fromiter((table.setdefault(v, len(table)) for v in cells), dtype=np.int64, count=len(cells))
-        return cls(list(table), index)
+    def of(cls, cells: Sequence[str | None]) -> Encoded:
+        """Distinct values in order of first appearance (None kept as a value), by Arrow's
+        dictionary encoding: no Python work per cell beyond reading the list."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(pa.array(list(cells), type=pa.string()), null_encoding="encode")
+        return cls(encoded.dictionary.to_pylist(), encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
 
     def __len__(self) -> int:
         return len(self.index)
