@@ -94,8 +94,9 @@ def _instrument() -> None:
     for name in ("partials", "fact_columns"):
         _timed(importer, name)
     _timed(importer._Checker, "filter", lambda *a: "filter (numbers, codes)")
-    _timed(bulk.FactWriter, "write", lambda *a: "fact rows: layout + COPY")
-    _timed(bulk.FactWriter, "close", lambda *a: "fact rows: end of COPY")
+    writer = getattr(importer, "factrows", bulk)  # where FactWriter lives (bulk before the split)
+    _timed(writer.FactWriter, "write", lambda *a: "fact rows: layout + COPY")
+    _timed(writer.FactWriter, "close", lambda *a: "fact rows: end of COPY")
     in_worker = pipeline.in_worker
 
     def waited(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -111,6 +112,25 @@ def _instrument() -> None:
             yield item
 
     pipeline.in_worker = waited
+    _time_statements()
+
+
+def _time_statements() -> None:
+    """Add every SQL statement that runs 0.5 s or more to ``SPENT`` under its first words (index
+    builds, ``ANALYZE``, the waiting-copy ``INSERT``), so the serial tail after the loop is itemised."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("minxin_started", []).append(time.perf_counter())
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seconds = time.perf_counter() - conn.info["minxin_started"].pop()
+        if seconds >= 0.5:
+            key = "SQL: " + " ".join(statement.split())[:90]
+            SPENT[key] = SPENT.get(key, 0.0) + seconds
 
 
 def main() -> None:

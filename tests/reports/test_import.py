@@ -19,7 +19,7 @@ from minxin.db.session import Database
 from minxin.errors import Invalid
 from minxin.reports import maintenance
 from minxin.reports.importer import ImportOptions, run_import
-from minxin.reports.models import ImportBatch, OrderFactRow, kpi_cells
+from minxin.reports.models import ImportBatch, OrderFactRow, kpi_cells, order_facts_waiting
 from minxin.units.models import Unit
 from minxin.workorders.models import OrderSequence
 from tests.reports.csvrows import CST, line_of, random_rows, recompute, to_csv
@@ -94,6 +94,31 @@ def test_a_file_with_bad_rows_loads_nothing_and_names_every_bad_cell(state: Any,
     assert counts(state.db)[0] == 397
     with state.db.reading() as session:
         assert maintenance.verify(session) == []
+
+
+def test_the_open_rows_of_every_import_are_copied_to_the_waiting_table(state: Any, tmp_path: Path) -> None:
+    """``order_facts_waiting`` gets exactly the accepted rows with neither a reply nor a closing
+    time, gathered chunk by chunk during the load (rejected rows shift the chunk's indices), on a
+    first load and on a second import into a table that already holds rows."""
+    first = random_rows(600, seed=31)
+    second = random_rows(300, seed=32)
+    for i, row in enumerate(second):
+        row["number"] = f"B{i:06d}"
+    opened = lambda rows: {r["number"] for r in rows if not r["replied_at"] and not r["closed_at"]}  # noqa: E731
+    bad = sorted(opened(first))[:3]
+    assert len(opened(first)) > 20 and len(opened(second)) > 10, "the fixture must hold open rows"
+    for row in first:
+        if row["number"] in bad:
+            row["satisfaction"] = "so-so"
+    for rows, name in ((first, "a.csv"), (second, "b.csv")):
+        result = run_import(state.db, write(tmp_path, rows, name), ImportOptions(chunk_size=61, skip_invalid=True), now=NOW)
+        assert result.ok
+    with state.db.reading() as session:
+        got = set(session.scalars(select(order_facts_waiting.c.number)))
+        stored = {r.number: r for r in session.scalars(select(OrderFactRow).where(OrderFactRow.number.in_(got)))}
+        assert maintenance.verify(session) == []
+    assert got == (opened(first) - set(bad)) | opened(second)
+    assert all(r.replied_at is None and r.closed_at is None for r in stored.values())
 
 
 def test_unknown_codes_are_refused_unless_created(state: Any, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""Bulk writes of an import: fact rows by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite), and
-cells / monthly / daily rows merged into what is already there. All SQL of the import path.
+"""Bulk writes of an import's aggregates: cells / monthly / daily rows merged into what is already
+there, by ``COPY`` (PostgreSQL) or ``executemany`` (SQLite). With ``factrows`` (the fact rows),
+all SQL of the import path.
 
 Everything runs on the caller's transaction (the import's one unit of work), so a failed or
 refused import leaves nothing behind. New aggregate rows get ids drawn from the table's own
@@ -23,10 +24,10 @@ from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
 from minxin.reports import deferred, pgbinary
 from minxin.reports.cells import day_dates
+from minxin.reports.factrows import EPOCH_DATE, dbapi, is_postgres, sqlite_values
 from minxin.reports.models import (
     OPEN_SQL,
     WAITING_COLUMNS,
-    OrderFactRow,
     kpi_cell_hist,
     kpi_cells,
     kpi_daily,
@@ -36,91 +37,6 @@ from minxin.reports.models import (
     order_facts_waiting,
 )
 from minxin.reports.textcols import Encoded
-
-FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
-EPOCH_DATE = date(1970, 1, 1)
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _dbapi(session: Session) -> Any:
-    return session.connection().connection.driver_connection
-
-
-# ----------------------------------------------------------------------------- fact rows
-class FactWriter:
-    """Streams fact rows into ``order_facts`` within the session's transaction.
-
-    On PostgreSQL one binary ``COPY … FROM STDIN`` stays open across chunks (rows laid out by
-    ``pgbinary``), so the server ingests chunk k while Python parses chunk k+1; call ``close()``
-    before any other statement. ``write`` takes ``pgbinary`` columns in ``FACT_COLUMNS`` order;
-    the ``COPY`` names them in ``pgbinary.field_order``, so it opens with the first chunk.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.postgres = is_postgres(session)
-        self._copy: Any = None
-        self._cm: Any = None
-
-    def _open(self, kinds: Sequence[str]) -> None:
-        from psycopg.copy import QueuedLibpqWriter
-
-        names = [FACT_COLUMNS[i] for i in pgbinary.field_order(kinds)]
-        cursor = _dbapi(self.session).cursor()
-        self._cm = cursor.copy(f"COPY order_facts ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)",
-                               writer=QueuedLibpqWriter(cursor))  # fmt: skip
-        self._copy = self._cm.__enter__()
-        self._copy.write(pgbinary.HEADER)
-
-    def write(self, columns: Sequence[pgbinary.Column]) -> None:
-        if self.postgres:
-            if self._cm is None:
-                self._open([kind for kind, _, _ in columns])
-            self._copy.write(pgbinary.rows(columns))
-        else:
-            marks = ", ".join("?" * len(FACT_COLUMNS))
-            rows = zip(*(sqlite_values(c) for c in columns), strict=True)
-            self.session.connection().exec_driver_sql(
-                f"INSERT INTO order_facts ({', '.join(FACT_COLUMNS)}) VALUES ({marks})", list(rows)
-            )
-
-    def close(self, *, ok: bool = True) -> None:
-        if self._cm is not None:
-            cm, self._cm = self._cm, None
-            if ok:
-                self._copy.write(pgbinary.TRAILER)
-                cm.__exit__(None, None, None)
-            else:
-                cm.__exit__(RuntimeError, RuntimeError("import abandoned"), None)
-
-
-def sqlite_values(column: pgbinary.Column) -> list[Any]:
-    """A ``pgbinary`` column as Python values in SQLAlchemy's SQLite storage formats."""
-    kind, values, null = column
-    if kind in ("text", "code"):
-        if null is not None:
-            return [None if m else v for v, m in zip(values, np.asarray(null, dtype=bool).tolist(), strict=True)]
-        return list(values)
-    arr = np.asarray(values)
-    if kind == "timestamptz":
-        out = np.full(len(arr), None, dtype=object)
-        idx = np.flatnonzero(~np.asarray(null, dtype=bool)) if null is not None else np.arange(len(arr))
-        if len(idx):  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC, naive
-            text = np.datetime_as_string(arr[idx].astype("datetime64[us]"), unit="us")
-            codes = text.astype("U26").view(np.uint32).reshape(len(idx), 26).copy()
-            codes[:, 10] = ord(" ")
-            out[idx] = codes.view("U26").reshape(len(idx)).astype(object)
-        return out.tolist()  # type: ignore[no-any-return]
-    if kind == "date":
-        return [(EPOCH_DATE + timedelta(days=int(d))).isoformat() for d in arr]
-    py = arr.astype(np.int64 if kind == "bool" else arr.dtype).tolist()
-    if null is None:
-        return py  # type: ignore[no-any-return]
-    return [None if m else v for v, m in zip(py, np.asarray(null, dtype=bool).tolist(), strict=True)]
-
 
 # ----------------------------------------------------------------------------- aggregates
 _PG_TYPES = {BigInteger: "int8", SmallInteger: "int2", Integer: "int4", Date: "date", String: "text"}
@@ -156,7 +72,7 @@ def _copy_columns(session: Session, table: str, names: Sequence[str], columns: S
         parts = pgbinary.dense_parts([f for _, f in fixed], [t if isinstance(t, Encoded) else list(t) for _, t in texts])
         # a queued writer sends part k from its own thread while part k + 1 is laid out (what
         # waits in its queue is at most the whole payload, which used to be built before sending)
-        cursor = _dbapi(session).cursor()
+        cursor = dbapi(session).cursor()
         with cursor.copy(f"COPY {table} ({', '.join(order)}) FROM STDIN WITH (FORMAT binary)",
                          writer=QueuedLibpqWriter(cursor)) as copy:  # fmt: skip
             for part in chain((pgbinary.HEADER,), parts, (pgbinary.TRAILER,)):
@@ -361,18 +277,13 @@ def write_daily(session: Session, key_columns: Sequence[Sequence[Any]], counters
                 lambda: existing_daily(session, min(days), max(days)))
 
 
-def copy_waiting(session: Session, batch_id: int | None) -> None:
-    """Copy the open rows of an import batch (None: of every import) into ``order_facts_waiting``.
-    The rows are found through the partial open-order index, not by scanning the history."""
+def copy_waiting(session: Session) -> None:
+    """Copy every open imported row into ``order_facts_waiting`` (``minxin report rebuild``: one
+    scan of the history; an import gathers its own open rows with ``WaitingRows`` instead)."""
     cols = ", ".join(WAITING_COLUMNS)
-    where = "source = 'import'" if batch_id is None else f"batch_id = {int(batch_id)}"
-    hint = "" if is_postgres(session) else " INDEXED BY ix_order_facts_open"
-    conn = session.connection()
-    if is_postgres(session):  # statistics predate the load (ANALYZE comes last): no full scan
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    conn.exec_driver_sql(f"INSERT INTO order_facts_waiting ({cols}) SELECT {cols} FROM order_facts{hint} WHERE {OPEN_SQL} AND {where}")
-    if is_postgres(session):
-        conn.exec_driver_sql("RESET enable_seqscan")
+    session.connection().exec_driver_sql(
+        f"INSERT INTO order_facts_waiting ({cols}) SELECT {cols} FROM order_facts WHERE {OPEN_SQL} AND source = 'import'"
+    )
 
 
 def analyze(session: Session) -> None:

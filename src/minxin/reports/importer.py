@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from minxin.db.session import Database
-from minxin.reports import bulk, cells, deferred, pgbinary, pipeline, repository
+from minxin.reports import bulk, cells, deferred, factrows, pgbinary, pipeline, repository
 from minxin.reports.columnar import (
     APPEALS,
     CHANNELS,
@@ -102,7 +102,7 @@ _TIMES = ("created_at", "dispatched_at", "signed_at", "replied_at", "closed_at",
 
 
 def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: int) -> list[pgbinary.Column]:
-    """The chunk's ``order_facts`` rows as ``pgbinary`` columns, in ``bulk.FACT_COLUMNS`` order."""
+    """The chunk's ``order_facts`` rows as ``pgbinary`` columns, in ``factrows.FACT_COLUMNS`` order."""
     cols = chunk.columns
     n = len(cols)
     t = cols.times
@@ -131,7 +131,7 @@ def fact_columns(chunk: ParsedChunk, rp: Any, sign_late: np.ndarray, batch_id: i
         ("int4", rp.handling_seconds, rp.handling_seconds < 0), ("float8", rp.sign_seconds, np.isnan(rp.sign_seconds)),
         ("timestamptz", late, None), ("timestamptz", sign_late, sign_late == NONE),
     ]  # fmt: skip
-    assert len(columns) == len(bulk.FACT_COLUMNS)
+    assert len(columns) == len(factrows.FACT_COLUMNS)
     return columns
 
 
@@ -148,6 +148,12 @@ def _sign_late(chunk: ParsedChunk) -> np.ndarray:
             assert fact.dispatched_at is not None
             out[i] = to_us(sign_late_after(fact.dispatched_at))
     return out
+
+
+def _open_rows(chunk: ParsedChunk) -> np.ndarray:
+    """Rows with neither a reply nor a closing time (``models.OPEN_SQL``): ``order_facts_waiting``."""
+    t = chunk.columns.times
+    return np.flatnonzero((t["replied_at"] == NONE) & (t["closed_at"] == NONE))
 
 
 # ----------------------------------------------------------------------------- the import
@@ -230,7 +236,8 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             parsed = pipeline.in_worker(path, names, options.chunk_size, options.naive_tz)
         else:
             parsed = pipeline.in_process(names, chunks, options.naive_tz)
-        writer = bulk.FactWriter(session)
+        writer = factrows.FactWriter(session)
+        waiting = factrows.WaitingRows()
         writing = True
         try:
             for read, parsed_chunk, done in parsed:
@@ -244,7 +251,9 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
                     tables.append(cells.rows_to_cells(chunk.columns, rp, units, categories, regions))
                     if sum(len(t) for t in tables[1:]) > max(MERGE_AT, 2 * len(tables[0])):
                         tables = [cells.merge(tables)]
-                    writer.write(fact_columns(chunk, rp, _sign_late(chunk), batch_id))
+                    columns = fact_columns(chunk, rp, _sign_late(chunk), batch_id)
+                    writer.write(columns)
+                    waiting.add(columns, _open_rows(chunk))
                     result.imported += len(chunk.columns)
                 if progress:
                     progress(done or result.rows, total if done else None, "校验并写入 validating and loading")
@@ -261,7 +270,9 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
             return result
         if progress:
             progress(total, total, "汇总 building aggregates")
-        # nothing overlaps this: PostgreSQL builds big indexes with parallel workers (both cores here)
+        # nothing overlaps this: PostgreSQL builds big indexes with parallel workers (both cores
+        # here); merging and summing the cells in a thread beside it made the builds slower by as
+        # much as it saved (docs/benchmarks.md, eighth run)
         deferred.rebuild(session, facts_deferred)
         result.created_units = sorted(checker.missing_units)
         result.created_categories = sorted(checker.missing_categories)
@@ -269,7 +280,7 @@ def run_import(db: Database, path: Path, options: ImportOptions, *, now: datetim
         table = cells.merge(tables)
         tables.clear()
         _write_aggregates(session, table, units, categories, regions)
-        bulk.copy_waiting(session, batch_id)
+        waiting.write(session)
         repository.bump_sequences(session, checker.seen.live_top)
         bulk.analyze(session)
         batch = session.get(ImportBatch, batch_id)

@@ -145,7 +145,7 @@ def rebuild(db: Database, chunk: int = 50_000) -> dict[str, int]:
             bulk.write_monthly(session, [m.dims, m.months, m.units, m.values], m.counters, m.hist)
             d = cells.daily(table, categories, regions)
             bulk.write_daily(session, [d.dims, d.days, d.values], d.counters, d.hist)
-        bulk.copy_waiting(session, None)
+        bulk.copy_waiting(session)
         for row in list(scans.all_fact_rows(session)):
             if row.source == "live":
                 session.delete(row)

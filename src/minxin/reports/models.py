@@ -59,7 +59,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,9 +79,6 @@ DAILY_KEY: tuple[str, ...] = ("dim", "day", "value")
 #: the ``kpi_monthly`` unit of the city-wide rows (every unit, and orders with none, summed):
 #: not a possible unit code, so a unit filter never meets it
 ALL_UNITS = "*"
-
-
-_OPEN = text("replied_at IS NULL AND closed_at IS NULL")
 
 
 def _counter_columns() -> list[Column[Any]]:
@@ -139,9 +135,8 @@ class OrderFactRow(Base):
     __table_args__ = (
         Index("ix_order_facts_unit_created", "unit", "created_at"),
         Index("ix_order_facts_created_at", "created_at"),
-        # the open orders (the only ones an ``as_of`` adjustment can touch): small indexes
-        Index("ix_order_facts_open", "created_at", postgresql_where=_OPEN, sqlite_where=_OPEN),
-        Index("ix_order_facts_open_unit", "unit", "created_at", postgresql_where=_OPEN, sqlite_where=_OPEN),
+        # the open orders (the only ones an ``as_of`` adjustment can touch) are read from
+        # ``order_facts_waiting``; the partial indexes that found them here went in migration 0011
     )
 
 
