@@ -288,7 +288,7 @@ def copy_waiting(session: Session) -> None:
 
 def analyze(session: Session) -> None:
     """Refresh planner statistics after a bulk load (cheap: sampled), so the first reports use
-    the right indexes (the small open-order index rather than a scan of the period)."""
+    the right indexes (the small waiting table's indexes rather than a scan of the period)."""
     conn = session.connection()
     if is_postgres(session):
         conn.exec_driver_sql("ANALYZE order_facts, kpi_cells, kpi_cell_hist, kpi_monthly, kpi_monthly_hist, kpi_daily, kpi_daily_hist, order_facts_waiting")
