@@ -47,6 +47,12 @@ def _postgres_cpu() -> float:
     return total
 
 
+def _wal_bytes(db: Any) -> int:
+    """The server's WAL position in bytes (every database's writes, so run nothing else meanwhile)."""
+    with db.reading() as session:
+        return int(session.connection().exec_driver_sql("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").scalar())
+
+
 def _timed(owner: Any, name: str, label: Callable[..., str] | None = None) -> None:
     """Add the wall time spent inside ``owner.name`` to ``SPENT``; for a generator (such as
     ``pgbinary.dense_parts``), the time spent producing each of its items."""
@@ -158,9 +164,11 @@ def main() -> None:
         report_bench.prepare(url)
         _instrument()
         db = Database(url)
+        wal0 = _wal_bytes(db) if args.db == "postgresql" else 0
         cpu0, pg0 = os.times(), _postgres_cpu()
         result = run_import(db, csv_path, ImportOptions(parse_in_worker=True), now=datetime.now(UTC))
         cpu1, pg1 = os.times(), _postgres_cpu()
+        wal = _wal_bytes(db) - wal0 if args.db == "postgresql" else 0
         db.dispose()
     finally:
         if args.db == "postgresql":
@@ -169,6 +177,8 @@ def main() -> None:
     print(f"CPU: import process {cpu1.user + cpu1.system - cpu0.user - cpu0.system:.1f} s, parse worker "
           f"{cpu1.children_user + cpu1.children_system - cpu0.children_user - cpu0.children_system:.1f} s, "
           f"PostgreSQL {pg1 - pg0:.1f} s (all its processes; on {os.cpu_count()} cores)")
+    if wal:
+        print(f"WAL written by the server meanwhile: {wal / 2**30:.2f} GiB ({wal / max(result.imported, 1):,.0f} bytes per order)")
     for key, seconds in sorted(SPENT.items(), key=lambda kv: -kv[1]):
         if seconds >= 0.05:
             print(f"{seconds:8.2f} s  {key}")
