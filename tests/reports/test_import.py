@@ -96,10 +96,12 @@ def test_a_file_with_bad_rows_loads_nothing_and_names_every_bad_cell(state: Any,
         assert maintenance.verify(session) == []
 
 
-def test_the_open_rows_of_every_import_are_copied_to_the_waiting_table(state: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker"])
+def test_the_open_rows_of_every_import_are_copied_to_the_waiting_table(state: Any, tmp_path: Path, worker: bool) -> None:
     """``order_facts_waiting`` gets exactly the accepted rows with neither a reply nor a closing
     time, gathered chunk by chunk during the load (rejected rows shift the chunk's indices), on a
-    first load and on a second import into a table that already holds rows."""
+    first load and on a second import into a table that already holds rows; texts arrive as
+    Python lists (in-process parsing) or Arrow arrays (the parse worker)."""
     first = random_rows(600, seed=31)
     second = random_rows(300, seed=32)
     for i, row in enumerate(second):
@@ -111,7 +113,8 @@ def test_the_open_rows_of_every_import_are_copied_to_the_waiting_table(state: An
         if row["number"] in bad:
             row["satisfaction"] = "so-so"
     for rows, name in ((first, "a.csv"), (second, "b.csv")):
-        result = run_import(state.db, write(tmp_path, rows, name), ImportOptions(chunk_size=61, skip_invalid=True), now=NOW)
+        options = ImportOptions(chunk_size=61, skip_invalid=True, parse_in_worker=worker)
+        result = run_import(state.db, write(tmp_path, rows, name), options, now=NOW)
         assert result.ok
     with state.db.reading() as session:
         got = set(session.scalars(select(order_facts_waiting.c.number)))
