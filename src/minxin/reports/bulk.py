@@ -24,7 +24,7 @@ from minxin.core.kpi import COUNTER_FIELDS
 from minxin.db.base import Base
 from minxin.reports import deferred, pgbinary
 from minxin.reports.cells import day_dates
-from minxin.reports.factrows import EPOCH_DATE, dbapi, is_postgres, sqlite_values
+from minxin.reports.factrows import EPOCH_DATE, dbapi, sqlite_values, take
 from minxin.reports.models import (
     OPEN_SQL,
     WAITING_COLUMNS,
@@ -36,6 +36,7 @@ from minxin.reports.models import (
     kpi_monthly_hist,
     order_facts_waiting,
 )
+from minxin.reports.repository import is_postgres
 from minxin.reports.textcols import Encoded
 
 # ----------------------------------------------------------------------------- aggregates
@@ -91,14 +92,6 @@ def _key_values(column: Sequence[Any] | Encoded | np.ndarray) -> list[Any]:
     if isinstance(column, np.ndarray):
         return day_dates(column)
     return list(column)
-
-
-def _take(column: Sequence[Any] | Encoded | np.ndarray, rows: np.ndarray) -> Sequence[Any] | Encoded | np.ndarray:
-    if isinstance(column, Encoded):
-        return Encoded(column.values, column.index[rows])
-    if isinstance(column, np.ndarray):
-        return column[rows]
-    return [column[i] for i in rows.tolist()]
 
 
 def _copy_rows(session: Session, table: str, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -198,7 +191,7 @@ def merge_aggregate(
     if len(new_idx) == m:
         keys_new: Sequence[Sequence[Any] | Encoded | np.ndarray] = key_columns
     else:
-        keys_new = [_take(col, new_idx) for col in key_columns]
+        keys_new = [take(col, new_idx) for col in key_columns]
     fresh_counters = counters[new_idx]
     _copy_columns(session, table.name, ("id", *key_names, *COUNTER_FIELDS),
                   [ids[new_idx], *keys_new, *(fresh_counters[:, j] for j in range(fresh_counters.shape[1]))])  # fmt: skip

@@ -16,14 +16,11 @@ from sqlalchemy.orm import Session
 
 from minxin.reports import pgbinary
 from minxin.reports.models import WAITING_COLUMNS, OrderFactRow, order_facts_waiting
+from minxin.reports.repository import is_postgres
 from minxin.reports.textcols import Encoded, Texts
 
 FACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in OrderFactRow.__table__.columns)
 EPOCH_DATE = date(1970, 1, 1)
-
-
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def dbapi(session: Session) -> Any:
@@ -97,9 +94,6 @@ class WaitingRows:
     def __init__(self) -> None:
         self.parts: list[list[pgbinary.Column]] = []
 
-    def __len__(self) -> int:
-        return sum(len(part[0][1]) for part in self.parts)
-
     def add(self, columns: Sequence[pgbinary.Column], rows: np.ndarray) -> None:
         """Keep ``rows`` (indices) of a chunk given as fact columns in ``FACT_COLUMNS`` order."""
         if len(rows):
@@ -118,19 +112,21 @@ class WaitingRows:
         writer.close()
 
 
+def take(values: Sequence[Any] | Encoded | np.ndarray, rows: np.ndarray) -> Sequence[Any] | Encoded | np.ndarray:
+    """Rows ``rows`` of a column of values, in the same form (Arrow texts, codes, numpy, list)."""
+    if isinstance(values, Texts):
+        return values.take(rows)
+    if isinstance(values, Encoded):
+        return Encoded(values.values, values.index[rows])
+    if isinstance(values, np.ndarray):
+        return values[rows]
+    return [values[i] for i in rows.tolist()]
+
+
 def _take_rows(column: pgbinary.Column, rows: np.ndarray) -> pgbinary.Column:
     """Rows ``rows`` of a ``pgbinary`` column, in the same form."""
     kind, values, null = column
-    taken: Any
-    if isinstance(values, Texts):
-        taken = values.take(rows)
-    elif isinstance(values, Encoded):
-        taken = Encoded(values.values, values.index[rows])
-    elif isinstance(values, np.ndarray):
-        taken = values[rows]
-    else:
-        taken = [values[i] for i in rows.tolist()]
-    return (kind, taken, None if null is None else np.asarray(null, dtype=bool)[rows])
+    return (kind, take(values, rows), None if null is None else np.asarray(null, dtype=bool)[rows])
 
 
 def sqlite_values(column: pgbinary.Column) -> list[Any]:
