@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("MINXIN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "minxin-report-bench")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (its name is printed) to inspect")
     args = parser.parse_args()
     csv_path = args.workdir / f"history-{args.orders}.csv"
     if not csv_path.exists():
@@ -171,8 +172,10 @@ def main() -> None:
         wal = _wal_bytes(db) - wal0 if args.db == "postgresql" else 0
         db.dispose()
     finally:
-        if args.db == "postgresql":
+        if args.db == "postgresql" and not args.keep:
             report_bench.pg_database(args.pg_url, name, drop=True)
+    if args.keep:
+        print(f"kept: {url}")
     print(f"{args.db}: {result.imported:,} orders in {result.seconds:.1f} s = {result.rate:,.0f} orders/s (ok={result.ok})")
     print(f"CPU: import process {cpu1.user + cpu1.system - cpu0.user - cpu0.system:.1f} s, parse worker "
           f"{cpu1.children_user + cpu1.children_system - cpu0.children_user - cpu0.children_system:.1f} s, "
