@@ -87,6 +87,34 @@ def test_registration_queues_and_draining_tags_once(db: Database) -> None:
         assert first is not None and first.tagged_at == AT + timedelta(minutes=2)  # re-tagged by the batch
 
 
+def test_a_gentle_drainer_tags_a_short_backlog_one_order_per_transaction(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-process drainer on SQLite (``gentle``): below ``GENTLE_BELOW`` queued, each
+    transaction tags one order (the single write lock is held for one order, not a batch), and a
+    longer backlog goes in full batches. PostgreSQL has no single write lock: full batches always.
+    Either way every order is tagged exactly once."""
+    batches: list[int] = []
+    original = tagger.tag_batch
+
+    def recording(session: Any, orders: Any, **kw: Any) -> Any:
+        batches.append(len(orders))
+        return original(session, orders, **kw)
+
+    monkeypatch.setattr(tagger, "tag_batch", recording)
+    monkeypatch.setattr(queue, "GENTLE_BELOW", 4)
+    ids = register(db, 6)
+    assert queue.drain(db, limit=3, gentle=True) == 6
+    # six queued (≥ 4): a batch of 3; three left (< 4): one at a time
+    assert batches == ([3, 1, 1, 1] if db.is_sqlite else [3, 3])
+    assert count(db, TagQueueEntry) == 0
+    assert count(db, OrderRiskProfile, OrderRiskProfile.order_id.in_(ids)) == 6
+    with db.reading() as session:
+        caller = session.scalars(select(RiskSubject).where(RiskSubject.kind == "caller")).one()
+        assert caller.order_count == 6
+    batches.clear()
+    register(db, 2, at=AT + timedelta(hours=1))
+    assert queue.drain(db, limit=3) == 2 and batches == [2]  # not gentle: one batch, as before
+
+
 def test_a_rolled_back_registration_queues_nothing(db: Database) -> None:
     with pytest.raises(RuntimeError):
         register(db, 2, fail=True)

@@ -9,6 +9,12 @@ ran, so every other intake queued behind it. Now:
 * after that commit, this process's :class:`Drainer` thread wakes, gathers for
   ``GATHER_SECONDS`` and tags queued orders in batches of ``BATCH`` (``SQLITE_BATCH``) (:func:`minxin.risk.tagger.tag_batch`, one transaction per batch: a busy
   estate's relatives are re-tagged once per batch, not once per new order);
+* on SQLite the drainer is *gentle* while the backlog is short (fewer than ``GENTLE_BELOW``
+  queued): one order per transaction, and before each one it waits for a gap between this
+  process's requests. A batch holds the single write lock for its whole length (≈ 5–9 ms per
+  order), and every intake of every process waits behind it; at a hotline's normal pace this
+  cut the slowest intakes by about a fifth (docs/benchmarks.md, "Intake over HTTP"). A longer backlog
+  (saturation) is drained in full batches without waiting, as before, so it keeps up;
 * the ``risk.drain`` job (``minxin worker``, ``serve``) and ``risk.scan`` drain too, so rows that
   another process left behind (a crash, a CLI registration) are tagged within seconds.
 
@@ -48,6 +54,8 @@ log = logging.getLogger("minxin.risk")
 #: single write lock, which intakes wait for, is not held long (≈ 5 ms per order)
 BATCH = 32
 SQLITE_BATCH = 4
+#: a gentle drainer (SQLite) tags one order per transaction while fewer than this are queued
+GENTLE_BELOW = 16
 #: a drainer also looks at the queue this often without being woken (other processes' rows)
 POLL_SECONDS = 2.0
 #: after being woken, wait this long before draining, so that a busy moment's registrations are
@@ -68,40 +76,56 @@ def batch_size(db: Database) -> int:
     return SQLITE_BATCH if db.is_sqlite else BATCH
 
 
-def drain_once(db: Database, limit: int | None = None) -> tuple[int, bool]:
+def drain_once(db: Database, limit: int | None = None, *, gentle: bool = False) -> tuple[int, bool, bool]:
     """Tag up to ``limit`` queued orders in one transaction: (orders dequeued, whether to stop for
-    now: another drainer holds the lock, or transitions hold some of the orders)."""
+    now: another drainer holds the lock, or transitions hold some of the orders, whether more were
+    queued than it took).
+
+    ``gentle``: while fewer than ``GENTLE_BELOW`` are queued, tag only the oldest one (the caller
+    comes back for the rest), so the transaction is as short as one order."""
+    limit = limit or batch_size(db)
     with db.unit_of_work() as session:
         if not repository.try_drain_lock(session):
-            return 0, True
-        claimed, orders = repository.claim_queued(session, limit or batch_size(db))
+            return 0, True, False
+        backlog = repository.queue_length(session) if gentle else None
+        if backlog is not None and backlog < GENTLE_BELOW:
+            limit = 1
+        claimed, orders = repository.claim_queued(session, limit)
         if not claimed:
-            return 0, False
+            return 0, False, False
+        more = len(claimed) == limit if backlog is None else backlog > len(claimed)
         if not orders:  # every one of them is held by a transition right now: next time
-            return 0, True
+            return 0, True, more
         done = repository.profiled(session, [o.id for o in orders])
         todo = [o for o in orders if o.id not in done]
         if todo:
             tagger.tag_batch(session, todo, now=max(o.created_at for o in todo))
         repository.dequeue(session, [o.id for o in orders])
-        return len(orders), len(orders) < len(claimed)
+        return len(orders), len(orders) < len(claimed), more
 
 
-def drain(db: Database, *, limit: int | None = None) -> int:
-    """Drain until the queue is empty or another drainer has it; returns the orders dequeued."""
+def drain(db: Database, *, limit: int | None = None, gentle: bool = False) -> int:
+    """Drain until the queue is empty or another drainer has it; returns the orders dequeued.
+
+    ``gentle`` (the in-process drainer on SQLite): a short backlog is tagged one order per
+    transaction, each after a gap between this process's requests (see the module doc)."""
     limit = limit or batch_size(db)
-    total = 0
+    gentle = gentle and db.is_sqlite and limit > 1
+    total = n = 0
     while True:
+        if gentle and n == 1:  # a short backlog: the next order after a gap between requests
+            pressure.wait_idle(MAX_DEFER_SECONDS)
         try:
-            n, busy = drain_once(db, limit)
+            n, busy, more = drain_once(db, limit, gentle=gentle)
         except Exception:
             if limit == 1:
                 _drop_oldest(db)
                 continue
             log.exception("risk: tagging a batch failed; retrying its orders one by one")
             n, busy = _drain_singly(db, limit)
+            more = n == limit
         total += n
-        if n < limit or busy:  # a short batch emptied the queue
+        if busy or not more:  # the queue is empty (as of the last claim) or another drainer has it
             return total
 
 
@@ -109,7 +133,7 @@ def _drain_singly(db: Database, count: int) -> tuple[int, bool]:
     done = 0
     for _ in range(count):
         try:
-            n, busy = drain_once(db, 1)
+            n, busy, _ = drain_once(db, 1)
         except Exception:
             _drop_oldest(db)
             n, busy = 1, False
@@ -174,7 +198,7 @@ class Drainer(threading.Thread):
         while not self.stopping.is_set():
             self.wake.clear()
             try:
-                drain(self.db)
+                drain(self.db, gentle=True)
             except Exception:
                 log.exception("risk: draining the tag queue failed")
             if self.wake.wait(self.poll):
