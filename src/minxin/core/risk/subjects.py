@@ -109,8 +109,10 @@ _ENT_NOT_BEFORE = {"物业": ("费", "收费", "管理费", "服务费", "用房
 #: form; without the trade name the phrase names a kind of company, not one company, and every
 #: appeal about "the water company" would count as a repeat against the same enterprise.
 _ENT_NO_NAME = re.compile(
-    r"(?:"
-    r"中国|全国|本地|当地|外地|(?:[A-Z][0-9]{0,2}|[\u4e00-\u9fff]{2,6}?)(?:省|市|区|县|州|镇|乡|街道|社区|村)|"  # places
+    r"(?>"  # atomic tokens, possessive repetition: a head is read once, left to right (no backtracking)
+    # places: a place name holds no place suffix
+    r"中国|全国|本地|当地|外地|(?:[A-Z][0-9]{0,2}|(?:(?![省市区县州镇乡村])[\u4e00-\u9fff]){2,6}?)"
+    r"(?:省|市|区|县|州|镇|乡|街道|社区|村)|"
     r"这个|那个|这种|那种|这些|那些|这|那|该|此|本|其|某|各|各个|[0-9一二两三四五六七八九十几多]+(?:家|个)|"  # determiners
     r"他们|我们|你们|她们|它们|什么|各大|他|我|你|她|它|因为|相关|有关|所属|下属|涉事|上市|个体|私人|私营|民营|国营|国有|附属|原|"
     r"有限责任|有限|股份|责任|企业|"
@@ -120,7 +122,7 @@ _ENT_NO_NAME = re.compile(
     r"教育|环卫|保洁|安保|保安|家政|生产|制造|加工|化工|食品|医药|污水处理|垃圾处理|环保|通讯|通信|房产|评估|"
     r"租赁|汽车|机电|机械|电子|建材|工业|塑料|造纸|服装|水泥|洗煤|采石|砖|化肥|氮肥|钢铁|家具|印刷|养殖|屠宰|"
     r"木材|学校|餐饮|小吃|烧烤|夜宵"
-    r")*"
+    r")*+"
 )
 
 
