@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, bindparam, case, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -98,14 +98,10 @@ def sla_due_times(session: Session, order_id: int) -> dict[str, datetime | None]
     the dispatch clock of the first round, and the sign and handle clocks of the current
     assignment (latest round, latest seq). Missing keys → the KPI policy defaults apply."""
     try:
-        from minxin.sla.models import OrderDeadline
+        stmt = _due_times_statement()
     except ImportError:  # the SLA engine is optional for reporting
         return {}
-    rows = session.execute(
-        select(OrderDeadline.kind, OrderDeadline.round, OrderDeadline.seq, OrderDeadline.due_at)
-        .where(OrderDeadline.order_id == order_id)
-        .order_by(OrderDeadline.round, OrderDeadline.seq)
-    ).all()
+    rows = session.execute(stmt, {"order_id": order_id}).all()
     out: dict[str, datetime | None] = {}
     last_round = max((r.round for r in rows), default=0)
     for kind, round_, _seq, due_at in rows:
@@ -114,6 +110,18 @@ def sla_due_times(session: Session, order_id: int) -> dict[str, datetime | None]
         elif kind in ("sign", "handle") and round_ == last_round:
             out[kind] = due_at  # ordered by seq: the last assignment wins
     return out
+
+
+@lru_cache(maxsize=1)
+def _due_times_statement() -> Any:
+    """Built once: read at every fold, i.e. on every action."""
+    from minxin.sla.models import OrderDeadline
+
+    return (
+        select(OrderDeadline.kind, OrderDeadline.round, OrderDeadline.seq, OrderDeadline.due_at)
+        .where(OrderDeadline.order_id == bindparam("order_id"))
+        .order_by(OrderDeadline.round, OrderDeadline.seq)
+    )
 
 
 def orders_with_deadlines_changed(session: Session, since: datetime, limit: int) -> list[tuple[int, datetime]]:
@@ -189,10 +197,11 @@ def _add(session: Session, table: Table, hist: Table, owner: str, key: Sequence[
          deltas: Mapping[tuple[Any, ...], Delta]) -> None:
     keys = sorted(deltas, key=lambda k: tuple(str(v) for v in k))
     rows = [dict(zip(key, k, strict=True)) | {c: deltas[k][0].get(c, 0) for c in COUNTER_FIELDS} for k in keys]
-    ids = {tuple(r[1:]): r[0] for r in _upsert_add(session, table, key, rows, COUNTER_FIELDS, returning=True)}
-    hist_rows = sorted(
-        (ids[k], b, c, s) for k in keys for b, (c, s) in deltas[k][1].items() if c or s
-    )
+    # the rows' ids are only needed for histogram deltas; a new order has none (no durations yet),
+    # and without RETURNING the upsert is a plain executemany
+    buckets = [(k, b, c, s) for k in keys for b, (c, s) in deltas[k][1].items() if c or s]
+    ids = {tuple(r[1:]): r[0] for r in _upsert_add(session, table, key, rows, COUNTER_FIELDS, returning=bool(buckets))}
+    hist_rows = sorted((ids[k], b, c, s) for k, b, c, s in buckets)
     _upsert_add(
         session, hist, (owner, "bucket"),
         [{owner: o, "bucket": b, "count": c, "sum_seconds": s} for o, b, c, s in hist_rows],

@@ -19,7 +19,7 @@ from minxin.accounts.principal import Principal
 from minxin.core.pii import mask_text
 from minxin.core.risk.subjects import decayed, risk_level
 from minxin.risk import alert_repository as alert_repo
-from minxin.risk import repository, taxonomy_service
+from minxin.risk import queue_repository, repository, taxonomy_service
 from minxin.risk.alerts import ACTION_ZH, DETECTOR_ZH, RESOLUTION_ZH, STATE_ZH
 from minxin.risk.models import RiskAlert, RiskSubject
 from minxin.risk.tagger import resolver
@@ -112,7 +112,7 @@ def detail_section(session: Session, order: WorkOrder, principal: Principal, tz:
     profile = repository.profile(session, order.id)
     alerts = alert_repo.alerts_of_order(session, order.id)
     units = alert_repo.units_by_ids(session, [a.unit_id for a in alerts])
-    if profile is None and not repository.in_queue(session, order.id):
+    if profile is None and not queue_repository.in_queue(session, order.id):
         # the drainer may have committed between the two reads (each sees the latest commit on
         # PostgreSQL): look once more before calling the order untagged
         profile = repository.profile(session, order.id)

@@ -41,7 +41,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from minxin.jobs import pressure
-from minxin.risk import repository, tagger, taxonomy_service
+from minxin.risk import queue_repository, tagger, taxonomy_service
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -68,7 +68,7 @@ _KICK = "minxin.risk.kick"
 
 def enqueue(session: Session, order_id: int, now: datetime) -> None:
     """Queue a just-registered order; the drainer of this process is woken after commit."""
-    repository.enqueue(session, order_id, now)
+    queue_repository.enqueue(session, order_id, now)
     session.info[_KICK] = str(session.get_bind().url)
 
 
@@ -85,22 +85,22 @@ def drain_once(db: Database, limit: int | None = None, *, gentle: bool = False) 
     comes back for the rest), so the transaction is as short as one order."""
     limit = limit or batch_size(db)
     with db.unit_of_work() as session:
-        if not repository.try_drain_lock(session):
+        if not queue_repository.try_drain_lock(session):
             return 0, True, False
-        backlog = repository.queue_length(session) if gentle else None
+        backlog = queue_repository.queue_length(session) if gentle else None
         if backlog is not None and backlog < GENTLE_BELOW:
             limit = 1
-        claimed, orders = repository.claim_queued(session, limit)
+        claimed, orders = queue_repository.claim_queued(session, limit)
         if not claimed:
             return 0, False, False
         more = len(claimed) == limit if backlog is None else backlog > len(claimed)
         if not orders:  # every one of them is held by a transition right now: next time
             return 0, True, more
-        done = repository.profiled(session, [o.id for o in orders])
+        done = queue_repository.profiled(session, [o.id for o in orders])
         todo = [o for o in orders if o.id not in done]
         if todo:
             tagger.tag_batch(session, todo, now=max(o.created_at for o in todo))
-        repository.dequeue(session, [o.id for o in orders])
+        queue_repository.dequeue(session, [o.id for o in orders])
         return len(orders), len(orders) < len(claimed), more
 
 
@@ -145,11 +145,11 @@ def _drain_singly(db: Database, count: int) -> tuple[int, bool]:
 
 def _drop_oldest(db: Database) -> None:
     with db.unit_of_work() as session:
-        _, orders = repository.claim_queued(session, 1)
+        _, orders = queue_repository.claim_queued(session, 1)
         if orders:
             log.exception("risk: tagging order %s failed; dropped from the queue (the scan retries it)",
                           orders[0].number)
-            repository.dequeue(session, [orders[0].id])
+            queue_repository.dequeue(session, [orders[0].id])
 
 
 def settle(db: Database, *, timeout: float = 30.0, strict: bool = True) -> int:
@@ -170,7 +170,7 @@ def settle(db: Database, *, timeout: float = 30.0, strict: bool = True) -> int:
 
 def pending(db: Database) -> int:
     with db.reading() as session:
-        return repository.queue_length(session)
+        return queue_repository.queue_length(session)
 
 
 # ------------------------------------------------------------------------------------- drainer

@@ -1,7 +1,13 @@
 """Every query of risk tagging: taxonomy versions, order profiles and tags, subjects and links.
 
-Alert, lease and detector-feed queries live in :mod:`minxin.risk.alert_repository` (the module
-would pass 400 lines otherwise). Services decide; this module only reads and writes rows.
+Alert, lease and detector-feed queries live in :mod:`minxin.risk.alert_repository`, the tag
+queue's in :mod:`minxin.risk.queue_repository` (the module would pass 400 lines otherwise).
+Services decide; this module only reads and writes rows.
+
+The queries the drainer runs for every order are built once (module constants with bind
+parameters, IN lists as expanding parameters; dialect-specific upserts cached per dialect) and
+their writes are Core statements (:mod:`minxin.db.statements`): building a ``select()`` per
+call and the ORM bulk path were most of a drained order's CPU, not the database.
 """
 
 from __future__ import annotations
@@ -9,19 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from minxin.db.statements import insert_rows, update_by_pk
 from minxin.risk.models import (
     OrderRiskProfile,
     OrderRiskTag,
     RiskSubject,
     SubjectLink,
-    TagQueueEntry,
     TaxonomyVersion,
 )
 from minxin.units.models import Unit
@@ -30,7 +37,16 @@ from minxin.workorders.models import Callback, WorkOrder
 
 def _insert(session: Session) -> Any:
     """The dialect's INSERT that supports ``ON CONFLICT`` (PostgreSQL and SQLite share the syntax)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _ids(name: str = "ids") -> Any:
+    """An IN list bound at execution (callers never pass an empty one)."""
+    return bindparam(name, expanding=True)
 
 
 # ----------------------------------------------------------------------------------- taxonomy
@@ -67,11 +83,13 @@ def unit_region(session: Session, unit_id: int) -> str:
     return (unit.region_code or "") if unit else ""
 
 
+_DISSATISFIED = select(func.count()).select_from(Callback).where(
+    Callback.order_id == bindparam("order_id"), Callback.satisfaction == "dissatisfied"
+)
+
+
 def dissatisfied_callbacks(session: Session, order_id: int) -> int:
-    stmt = select(func.count()).select_from(Callback).where(
-        Callback.order_id == order_id, Callback.satisfaction == "dissatisfied"
-    )
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(_DISSATISFIED, {"order_id": order_id}) or 0)
 
 
 def profile(session: Session, order_id: int) -> OrderRiskProfile | None:
@@ -92,48 +110,53 @@ class ProfileRow:
     related: dict[str, list[str]]
 
 
+_PROFILE_ROWS = (
+    select(OrderRiskProfile.order_id, WorkOrder.number, WorkOrder.title, WorkOrder.content, WorkOrder.appeal_type,
+           OrderRiskProfile.category_code, OrderRiskProfile.subjects, OrderRiskProfile.counts,
+           OrderRiskProfile.related)
+    .join(WorkOrder, WorkOrder.id == OrderRiskProfile.order_id)
+    .where(OrderRiskProfile.order_id.in_(_ids()))
+)
+
+
 def profile_rows(session: Session, order_ids: Sequence[int]) -> list[ProfileRow]:
     if not order_ids:
         return []
-    stmt = (
-        select(OrderRiskProfile.order_id, WorkOrder.number, WorkOrder.title, WorkOrder.content, WorkOrder.appeal_type,
-               OrderRiskProfile.category_code, OrderRiskProfile.subjects, OrderRiskProfile.counts,
-               OrderRiskProfile.related)
-        .join(WorkOrder, WorkOrder.id == OrderRiskProfile.order_id)
-        .where(OrderRiskProfile.order_id.in_(list(order_ids)))
-    )
     return [ProfileRow(int(r[0]), str(r[1]), f"{r[2]} {r[3]}", str(r[4]), str(r[5] or ""), list(r[6] or []),
-                       dict(r[7] or {}), dict(r[8] or {})) for r in session.execute(stmt)]
+                       dict(r[7] or {}), dict(r[8] or {}))
+            for r in session.execute(_PROFILE_ROWS, {"ids": list(order_ids)})]
 
 
 def insert_profile(session: Session, row: dict[str, Any]) -> None:
-    session.execute(insert(OrderRiskProfile), [row])
+    insert_rows(session, OrderRiskProfile.__table__, [row])
 
 
 def update_profiles(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """``[{order_id, counts, related, max_severity, taxonomy_hash, tagged_at}]`` by primary key."""
-    if rows:
-        session.execute(update(OrderRiskProfile), list(rows))
+    update_by_pk(session, OrderRiskProfile.__table__, rows, pk=("order_id",))
+
+
+_NEARBY_RECENT = (
+    select(OrderRiskProfile.created_at, WorkOrder.number, WorkOrder.title, WorkOrder.content,
+           OrderRiskProfile.category_code)
+    .join(WorkOrder, WorkOrder.id == OrderRiskProfile.order_id)
+    .where(
+        OrderRiskProfile.region == bindparam("region"),
+        OrderRiskProfile.created_at >= bindparam("since"),
+        OrderRiskProfile.created_at <= bindparam("until"),
+        OrderRiskProfile.order_id != bindparam("exclude"),
+    )
+    .order_by(OrderRiskProfile.created_at.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def nearby_recent(session: Session, region: str, since: datetime, until: datetime, exclude: int,
                   limit: int = 200) -> list[tuple[datetime, str, str, str]]:
     """Orders of ``region`` created in ``[since, until]`` (newest first): (created_at, number, text,
     category) — the candidates of the ``similar_nearby`` count, on the ``(region, created_at)`` index."""
-    stmt = (
-        select(OrderRiskProfile.created_at, WorkOrder.number, WorkOrder.title, WorkOrder.content,
-               OrderRiskProfile.category_code)
-        .join(WorkOrder, WorkOrder.id == OrderRiskProfile.order_id)
-        .where(
-            OrderRiskProfile.region == region,
-            OrderRiskProfile.created_at >= since,
-            OrderRiskProfile.created_at <= until,
-            OrderRiskProfile.order_id != exclude,
-        )
-        .order_by(OrderRiskProfile.created_at.desc())
-        .limit(limit)
-    )
-    return [(r[0], str(r[1]), f"{r[2]} {r[3]}", r[4] or "") for r in session.execute(stmt)]
+    params = {"region": region, "since": since, "until": until, "exclude": exclude, "limit": limit}
+    return [(r[0], str(r[1]), f"{r[2]} {r[3]}", r[4] or "") for r in session.execute(_NEARBY_RECENT, params)]
 
 
 def active_tags(session: Session, order_ids: Iterable[int]) -> list[OrderRiskTag]:
@@ -158,28 +181,26 @@ class TagRow:
     removed_at: datetime | None
 
 
+_TAG_ROWS = select(OrderRiskTag.id, OrderRiskTag.order_id, OrderRiskTag.label_code, OrderRiskTag.severity,
+                   OrderRiskTag.evidence, OrderRiskTag.removed_at).where(OrderRiskTag.order_id.in_(_ids()))
+
+
 def tag_rows(session: Session, order_ids: Iterable[int]) -> list[TagRow]:
     """Every tag row (removed ones too) of these orders, as plain rows."""
     ids = list(order_ids)
     if not ids:
         return []
-    stmt = select(OrderRiskTag.id, OrderRiskTag.order_id, OrderRiskTag.label_code, OrderRiskTag.severity,
-                  OrderRiskTag.evidence, OrderRiskTag.removed_at).where(OrderRiskTag.order_id.in_(ids))
-    return [TagRow(int(a), int(b), str(c), int(d), dict(e or {}), f) for a, b, c, d, e, f in session.execute(stmt)]
+    return [TagRow(int(a), int(b), str(c), int(d), dict(e or {}), f)
+            for a, b, c, d, e, f in session.execute(_TAG_ROWS, {"ids": ids})]
 
 
 def insert_tags(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(OrderRiskTag), list(rows))
+    insert_rows(session, OrderRiskTag.__table__, rows)
 
 
 def update_tags(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Rows with ``id`` and the columns to set, by primary key (one executemany per column set)."""
-    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_shape.setdefault(tuple(sorted(row)), []).append(row)
-    for group in by_shape.values():
-        session.execute(update(OrderRiskTag), group)
+    update_by_pk(session, OrderRiskTag.__table__, rows)
 
 
 def tag_summaries(session: Session, order_ids: Sequence[int]) -> list[tuple[int, str, int]]:
@@ -205,6 +226,17 @@ class SubjectState:
     score_at: datetime
 
 
+@lru_cache(maxsize=4)
+def _upsert_subjects_statement(dialect: str) -> Any:
+    table = RiskSubject.__table__
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    newest = func.greatest if dialect == "postgresql" else func.max
+    return ins.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"order_count": table.c.order_count + 1, "last_at": newest(table.c.last_at, ins.excluded.last_at)},
+    ).returning(table.c.id, table.c.key, table.c.score, table.c.score_at)
+
+
 def upsert_subjects(session: Session, rows: Sequence[dict[str, Any]]) -> list[SubjectState]:
     """Insert new subjects and count one more order on existing ones, in one statement that also
     locks the rows until commit (``ON CONFLICT DO UPDATE``). Rows go in key order, so parallel
@@ -212,49 +244,61 @@ def upsert_subjects(session: Session, rows: Sequence[dict[str, Any]]) -> list[Su
     if not rows:
         return []
     ordered = sorted(rows, key=lambda r: str(r["key"]))
-    table = RiskSubject.__table__
-    ins = _insert(session)(table)
-    newest = func.greatest if session.get_bind().dialect.name == "postgresql" else func.max
-    stmt = ins.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"order_count": table.c.order_count + 1, "last_at": newest(table.c.last_at, ins.excluded.last_at)},
-    ).returning(table.c.id, table.c.key, table.c.score, table.c.score_at)
     # RETURNING carries the key, so the rows need not come back in parameter order: that lets
     # SQLAlchemy send one multi-row statement instead of one per subject
-    result = sorted(session.execute(stmt, ordered), key=lambda r: str(r[1]))
+    result = sorted(session.execute(_upsert_subjects_statement(_dialect(session)), ordered), key=lambda r: str(r[1]))
     return [SubjectState(int(i), str(k), float(sc), at) for i, k, sc, at in result]
+
+
+_LOCK_SUBJECTS = (
+    select(RiskSubject.id, RiskSubject.key, RiskSubject.score, RiskSubject.score_at)
+    .where(RiskSubject.key.in_(_ids("keys")))
+    .order_by(RiskSubject.key)
+    .with_for_update()
+)
 
 
 def lock_subjects(session: Session, keys: Sequence[str]) -> list[SubjectState]:
     """Lock existing subjects (key order) for a score update."""
     if not keys:
         return []
-    stmt = (
-        select(RiskSubject.id, RiskSubject.key, RiskSubject.score, RiskSubject.score_at)
-        .where(RiskSubject.key.in_(list(keys)))
-        .order_by(RiskSubject.key)
-        .with_for_update()
-    )
-    return [SubjectState(int(i), str(k), float(sc), at) for i, k, sc, at in session.execute(stmt)]
+    return [SubjectState(int(i), str(k), float(sc), at)
+            for i, k, sc, at in session.execute(_LOCK_SUBJECTS, {"keys": list(keys)})]
 
 
 def update_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """``[{id, score, score_at, level}]`` — one executemany UPDATE by primary key."""
-    if rows:
-        session.execute(update(RiskSubject), list(rows))
+    update_by_pk(session, RiskSubject.__table__, rows)
 
 
 def subject_by_ref(session: Session, ref: str) -> RiskSubject | None:
     return session.scalars(select(RiskSubject).where(RiskSubject.ref == ref)).first()
 
 
+@lru_cache(maxsize=4)
+def _add_links_statement(dialect: str) -> Any:
+    table = SubjectLink.__table__
+    return (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        .values(subject_id=bindparam("subject_id"), order_id=bindparam("order_id"), at=bindparam("at"))
+        .on_conflict_do_nothing(index_elements=["subject_id", "order_id"])
+    )
+
+
 def add_links(session: Session, subject_ids: Sequence[int], order_id: int, at: datetime) -> None:
     if not subject_ids:
         return
     rows = [{"subject_id": s, "order_id": order_id, "at": at} for s in subject_ids]
-    session.execute(
-        _insert(session)(SubjectLink).values(rows).on_conflict_do_nothing(index_elements=["subject_id", "order_id"])
-    )
+    session.execute(_add_links_statement(_dialect(session)), rows)
+
+
+_RECENT_LINKS = (
+    select(SubjectLink.subject_id, SubjectLink.order_id, SubjectLink.at, WorkOrder.number, WorkOrder.status)
+    .join(WorkOrder, WorkOrder.id == SubjectLink.order_id)
+    .where(SubjectLink.subject_id.in_(_ids()), SubjectLink.at >= bindparam("since"))
+    .order_by(SubjectLink.at.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def recent_links(session: Session, subject_ids: Sequence[int], since: datetime,
@@ -263,14 +307,8 @@ def recent_links(session: Session, subject_ids: Sequence[int], since: datetime,
     first, on the ``(subject_id, at)`` index; ``limit`` bounds the work for very busy subjects."""
     if not subject_ids:
         return []
-    stmt = (
-        select(SubjectLink.subject_id, SubjectLink.order_id, SubjectLink.at, WorkOrder.number, WorkOrder.status)
-        .join(WorkOrder, WorkOrder.id == SubjectLink.order_id)
-        .where(SubjectLink.subject_id.in_(list(subject_ids)), SubjectLink.at >= since)
-        .order_by(SubjectLink.at.desc())
-        .limit(limit)
-    )
-    return [(int(a), int(b), c, str(d), str(e)) for a, b, c, d, e in session.execute(stmt)]
+    params = {"ids": list(subject_ids), "since": since, "limit": limit}
+    return [(int(a), int(b), c, str(d), str(e)) for a, b, c, d, e in session.execute(_RECENT_LINKS, params)]
 
 
 def subjects_of_orders(session: Session, order_ids: Sequence[int]) -> list[tuple[int, RiskSubject]]:
@@ -302,84 +340,3 @@ def top_subjects(session: Session, limit: int = 20, kinds: Sequence[str] = ()) -
     if kinds:
         stmt = stmt.where(RiskSubject.kind.in_(list(kinds)))
     return list(session.scalars(stmt.order_by(RiskSubject.score.desc(), RiskSubject.id).limit(limit)))
-
-
-# ------------------------------------------------------------------------------ the tag queue
-#: the PostgreSQL advisory lock that lets one drainer at a time tag (any constant unique to us)
-DRAIN_LOCK = 0x6D78_7269  # "mxri"
-
-
-def enqueue(session: Session, order_id: int, at: datetime) -> None:
-    session.execute(insert(TagQueueEntry), [{"order_id": order_id, "queued_at": at}])
-
-
-def try_drain_lock(session: Session) -> bool:
-    """Take the transaction-scoped drain lock (PostgreSQL); SQLite's single writer already is one."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": DRAIN_LOCK}))
-
-
-def claim_queued(session: Session, limit: int) -> tuple[list[int], list[WorkOrder]]:
-    """The oldest queued order ids (by id, i.e. registration order), their queue rows locked, and
-    those of the orders themselves that no transition holds right now, share-locked
-    (:func:`share_lock_orders`); the others stay queued for the next batch."""
-    ids = list(session.scalars(
-        select(TagQueueEntry.order_id).order_by(TagQueueEntry.order_id).limit(limit).with_for_update(skip_locked=True)
-    ))
-    if not ids:
-        return [], []
-    free = set(share_lock_orders(session, ids))
-    orders = session.scalars(select(WorkOrder).where(WorkOrder.id.in_(list(free))).order_by(WorkOrder.id))
-    return ids, list(orders)
-
-
-def share_lock_orders(session: Session, order_ids: Sequence[int]) -> list[int]:
-    """Share-lock (``FOR KEY SHARE``) the work orders no one holds for update, skipping the rest.
-
-    Why: a transition locks its order ``FOR UPDATE`` first and then, re-tagging it, its risk
-    subjects; the drainer locks subjects first and then needs the orders' key-share lock for the
-    foreign keys of the tag and profile rows it writes. Taking the orders' locks up front and
-    skipping those a transition holds breaks that cycle (PostgreSQL; a no-op on SQLite)."""
-    if not order_ids:
-        return []
-    stmt = (
-        select(WorkOrder.id).where(WorkOrder.id.in_(list(order_ids))).order_by(WorkOrder.id)
-        .with_for_update(read=True, key_share=True, skip_locked=True)
-    )
-    return [int(i) for i in session.scalars(stmt)]
-
-
-def is_queued(session: Session, order_id: int) -> bool:
-    """Whether the order still waits to be tagged; locks its queue row (PostgreSQL) so a drainer
-    tagging it right now finishes first and this answers False afterwards."""
-    stmt = select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == order_id).with_for_update()
-    return session.scalar(stmt) is not None
-
-
-def in_queue(session: Session, order_id: int) -> bool:
-    """Whether the order waits to be tagged (a plain read, for presenters)."""
-    return session.scalar(select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == order_id)) is not None
-
-
-def dequeue(session: Session, order_ids: Sequence[int]) -> None:
-    if order_ids:
-        session.execute(delete(TagQueueEntry).where(TagQueueEntry.order_id.in_(list(order_ids))))
-
-
-def oldest_queued_at(session: Session) -> datetime | None:
-    """Registration time of the oldest order still waiting to be tagged."""
-    stmt = select(func.min(WorkOrder.created_at)).join(TagQueueEntry, TagQueueEntry.order_id == WorkOrder.id)
-    return session.scalar(stmt)
-
-
-def queue_length(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(TagQueueEntry)) or 0)
-
-
-def profiled(session: Session, order_ids: Sequence[int]) -> set[int]:
-    """Which of these orders already have a profile (were tagged)."""
-    if not order_ids:
-        return set()
-    stmt = select(OrderRiskProfile.order_id).where(OrderRiskProfile.order_id.in_(list(order_ids)))
-    return {int(i) for i in session.scalars(stmt)}

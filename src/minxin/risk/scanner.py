@@ -45,7 +45,7 @@ from minxin.core.risk.spike import SpikeDetector
 from minxin.core.risk.taxonomy import Taxonomy
 from minxin.db.session import Database
 from minxin.risk import alert_repository as alert_repo
-from minxin.risk import alerts, queue, tagger, taxonomy_service
+from minxin.risk import alerts, queue, queue_repository, tagger, taxonomy_service
 from minxin.risk import repository as risk_repo
 from minxin.risk import scan_repository as feed_repo
 from minxin.workorders import repository as orders_repository
@@ -201,7 +201,7 @@ class Scanner:
     def _backfill(self, now: datetime) -> int:
         """Tag a batch of orders risk has not seen (registered before it was installed)."""
         with self.db.unit_of_work() as session:
-            if not risk_repo.try_drain_lock(session):  # a drainer is tagging: next scan
+            if not queue_repository.try_drain_lock(session):  # a drainer is tagging: next scan
                 return 0
             orders = feed_repo.untagged_since(session, now - BACKFILL_WINDOW, BACKFILL_BATCH)
             for order in orders:
@@ -223,7 +223,7 @@ class Scanner:
         """The events to feed now; when cold, also fresh detectors, each starting its window's
         length (``NEEDS``) before ``keep`` (at most ``MAX_REPLAY`` back unless ``keep`` was given)."""
         # orders still waiting to be tagged are fed next time: nothing from their registration on
-        held = risk_repo.oldest_queued_at(session)
+        held = queue_repository.oldest_queued_at(session)
         until = min(now, held - timedelta(microseconds=1)) if held is not None else now
         if self._state is not None:
             state = self._state

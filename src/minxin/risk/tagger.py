@@ -38,7 +38,7 @@ from minxin.core.risk.cluster import shingles
 from minxin.core.risk.subjects import subject_keys, subject_kind
 from minxin.core.risk.tagging import CompiledTaxonomy, OrderSnapshot, RiskTag, TaggingContext, tag
 from minxin.core.risk.taxonomy import CountCondition
-from minxin.risk import repository, taxonomy_service
+from minxin.risk import queue_repository, repository, taxonomy_service
 from minxin.risk.repository import SubjectState, TagRow
 from minxin.risk.writes import Writes
 from minxin.workorders.models import WorkOrder
@@ -250,8 +250,8 @@ def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -
         for order_id, keys in own.items():
             ids.update(dict.fromkeys(_relatives(order_id, keys, links)))
         # a relative a transition holds right now is skipped: it is re-tagged by a later batch
-        # (and waiting for it could deadlock, see repository.share_lock_orders)
-        free = set(repository.share_lock_orders(session, [i for i in ids if i not in own]))
+        # (and waiting for it could deadlock, see queue_repository.share_lock_orders)
+        free = set(queue_repository.share_lock_orders(session, [i for i in ids if i not in own]))
         _retag_relatives(session, compiled, [i for i in ids if i in own or i in free], states, links, windows, writes)
         writes.flush(session)
     return out
@@ -336,7 +336,7 @@ def _retag_relatives(session: Session, compiled: CompiledTaxonomy, ids: Sequence
 def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: int | None = None) -> list[RiskTag]:
     """Re-tag one order after its own history changed (reopen, return, callback, overdue). An order
     still in the tag queue is left to the drainer, which reads its counts when its turn comes."""
-    if repository.is_queued(session, order.id):
+    if queue_repository.is_queued(session, order.id):
         return []
     rows = repository.profile_rows(session, [order.id])
     if not rows:

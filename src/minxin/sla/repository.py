@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, bindparam, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -129,9 +129,13 @@ def unit_by_code(session: Session, code: str) -> Unit | None:
     return session.scalars(select(Unit).where(Unit.code == code)).first()
 
 
+_UNITS_FOR = select(Unit).where(Unit.code.in_(bindparam("codes", expanding=True)) | (Unit.id == bindparam("unit_id")))
+
+
 def units_for(session: Session, codes: Iterable[str], unit_id: int) -> list[Unit]:
-    """The units with these codes, plus the unit ``unit_id`` (the order's centre): one query."""
-    return list(session.scalars(select(Unit).where((Unit.code.in_(set(codes))) | (Unit.id == unit_id))))
+    """The units with these codes, plus the unit ``unit_id`` (the order's centre): one query
+    (built once: it runs on every action)."""
+    return list(session.scalars(_UNITS_FOR, {"codes": sorted(set(codes)), "unit_id": unit_id}))
 
 
 # ----------------------------------------------------------------------------- deadlines

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,18 +39,25 @@ def next_sequence(session: Session, day: date) -> tuple[str, int]:
     key = day.strftime("%Y%m%d")
     bind = session.get_bind()
     postgres = bind.dialect.name == "postgresql"
-    insert = pg_insert if postgres else sqlite_insert
-    stmt = (
-        insert(OrderSequence)
-        .values(day=key, value=1)
-        .on_conflict_do_update(index_elements=[OrderSequence.day], set_={"value": OrderSequence.value + 1})
-        .returning(OrderSequence.value)
-    )
+    stmt = _bump_statement(bind.dialect.name)
     if postgres:
         engine = bind.engine if hasattr(bind, "engine") else bind
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return key, int(conn.execute(stmt).scalar_one())
-    return key, int(session.execute(stmt).scalar_one())
+            return key, int(conn.execute(stmt, {"day": key}).scalar_one())
+    return key, int(session.execute(stmt, {"day": key}).scalar_one())
+
+
+@lru_cache(maxsize=4)
+def _bump_statement(dialect: str) -> Any:
+    """The counter upsert, built once per dialect (a Core statement on the table: building it and
+    the ORM insert path cost more than the statement itself, on every intake)."""
+    table = OrderSequence.__table__
+    return (
+        (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        .values(day=bindparam("day"), value=1)
+        .on_conflict_do_update(index_elements=[table.c.day], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
 
 
 def subtree_ids(principal: Principal) -> Select[tuple[int]]:
