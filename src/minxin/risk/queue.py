@@ -11,9 +11,10 @@ ran, so every other intake queued behind it. Now:
   estate's relatives are re-tagged once per batch, not once per new order);
 * on SQLite the drainer is *gentle* while the backlog is short (fewer than ``GENTLE_BELOW``
   queued): one order per transaction, and before each one it waits for a gap between this
-  process's requests. A batch holds the single write lock for its whole length (≈ 5–9 ms per
-  order), and every intake of every process waits behind it; at a hotline's normal pace this
-  cut the slowest intakes by about a fifth (docs/benchmarks.md, "Intake over HTTP"). A longer backlog
+  process's requests. A batch holds the single write lock for its whole length (≈ 4–5 ms of
+  CPU per order in-process, a 12 ms median hold under the paced bench), and every intake of
+  every process waits behind it; at a hotline's normal pace this cut the slowest intakes by
+  about a fifth (docs/benchmarks.md, "Intake over HTTP"). A longer backlog
   (saturation) is drained in full batches without waiting, as before, so it keeps up;
 * the ``risk.drain`` job (``minxin worker``, ``serve``) and ``risk.scan`` drain too, so rows that
   another process left behind (a crash, a CLI registration) are tagged within seconds.
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("minxin.risk")
 
 #: orders per drain transaction: big enough to share relatives; on SQLite small enough that the
-#: single write lock, which intakes wait for, is not held long (≈ 5 ms per order)
+#: single write lock, which intakes wait for, is not held long (≈ 4–5 ms per order)
 BATCH = 32
 SQLITE_BATCH = 4
 #: a gentle drainer (SQLite) tags one order per transaction while fewer than this are queued
