@@ -40,6 +40,12 @@ def _insert(table: Table, columns: tuple[str, ...]) -> Any:
     return insert(table).values({c: bindparam(c) for c in columns})
 
 
+def id_list(name: str = "ids") -> Any:
+    """A bind parameter for an ``IN`` list, expanded at execution, so a statement built once serves
+    any number of ids (callers never pass an empty list)."""
+    return bindparam(name, expanding=True)
+
+
 def _by_shape(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:

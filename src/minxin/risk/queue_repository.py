@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from minxin.db.statements import insert_rows
+from minxin.db.statements import id_list, insert_rows
 from minxin.risk.models import OrderRiskProfile, TagQueueEntry
 from minxin.workorders.models import WorkOrder
-
-
-def _ids(name: str = "ids") -> Any:
-    """An IN list bound at execution (callers never pass an empty one)."""
-    return bindparam(name, expanding=True)
-
 
 #: the PostgreSQL advisory lock that lets one drainer at a time tag (any constant unique to us)
 DRAIN_LOCK = 0x6D78_7269  # "mxri"
@@ -47,16 +40,17 @@ def claim_queued(session: Session, limit: int) -> tuple[list[int], list[WorkOrde
     if not ids:
         return [], []
     free = share_lock_orders(session, ids)
-    return ids, list(session.scalars(_ORDERS, {"ids": free})) if free else []
+    orders = list(session.scalars(_ORDERS, {"ids": free})) if free else []
+    return ids, orders
 
 
 _CLAIM = (
     select(TagQueueEntry.order_id).order_by(TagQueueEntry.order_id).limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_ORDERS = select(WorkOrder).where(WorkOrder.id.in_(_ids())).order_by(WorkOrder.id)
+_ORDERS = select(WorkOrder).where(WorkOrder.id.in_(id_list())).order_by(WorkOrder.id)
 _SHARE_LOCK = (
-    select(WorkOrder.id).where(WorkOrder.id.in_(_ids())).order_by(WorkOrder.id)
+    select(WorkOrder.id).where(WorkOrder.id.in_(id_list())).order_by(WorkOrder.id)
     .with_for_update(read=True, key_share=True, skip_locked=True)
 )
 
@@ -87,7 +81,7 @@ def in_queue(session: Session, order_id: int) -> bool:
     return session.scalar(select(TagQueueEntry.order_id).where(TagQueueEntry.order_id == order_id)) is not None
 
 
-_DEQUEUE = delete(TagQueueEntry).where(TagQueueEntry.order_id.in_(_ids()))
+_DEQUEUE = delete(TagQueueEntry).where(TagQueueEntry.order_id.in_(id_list()))
 
 
 def dequeue(session: Session, order_ids: Sequence[int]) -> None:
@@ -102,7 +96,7 @@ def oldest_queued_at(session: Session) -> datetime | None:
 
 
 _QUEUE_LENGTH = select(func.count()).select_from(TagQueueEntry)
-_PROFILED = select(OrderRiskProfile.order_id).where(OrderRiskProfile.order_id.in_(_ids()))
+_PROFILED = select(OrderRiskProfile.order_id).where(OrderRiskProfile.order_id.in_(id_list()))
 
 
 def queue_length(session: Session) -> int:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from minxin.db.statements import insert_rows, update_by_pk
+from minxin.db.statements import id_list, insert_rows, update_by_pk
 from minxin.risk.models import (
     OrderRiskProfile,
     OrderRiskTag,
@@ -42,11 +42,6 @@ def _insert(session: Session) -> Any:
 
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
-
-
-def _ids(name: str = "ids") -> Any:
-    """An IN list bound at execution (callers never pass an empty one)."""
-    return bindparam(name, expanding=True)
 
 
 # ----------------------------------------------------------------------------------- taxonomy
@@ -115,7 +110,7 @@ _PROFILE_ROWS = (
            OrderRiskProfile.category_code, OrderRiskProfile.subjects, OrderRiskProfile.counts,
            OrderRiskProfile.related)
     .join(WorkOrder, WorkOrder.id == OrderRiskProfile.order_id)
-    .where(OrderRiskProfile.order_id.in_(_ids()))
+    .where(OrderRiskProfile.order_id.in_(id_list()))
 )
 
 
@@ -182,7 +177,7 @@ class TagRow:
 
 
 _TAG_ROWS = select(OrderRiskTag.id, OrderRiskTag.order_id, OrderRiskTag.label_code, OrderRiskTag.severity,
-                   OrderRiskTag.evidence, OrderRiskTag.removed_at).where(OrderRiskTag.order_id.in_(_ids()))
+                   OrderRiskTag.evidence, OrderRiskTag.removed_at).where(OrderRiskTag.order_id.in_(id_list()))
 
 
 def tag_rows(session: Session, order_ids: Iterable[int]) -> list[TagRow]:
@@ -252,7 +247,7 @@ def upsert_subjects(session: Session, rows: Sequence[dict[str, Any]]) -> list[Su
 
 _LOCK_SUBJECTS = (
     select(RiskSubject.id, RiskSubject.key, RiskSubject.score, RiskSubject.score_at)
-    .where(RiskSubject.key.in_(_ids("keys")))
+    .where(RiskSubject.key.in_(id_list("keys")))
     .order_by(RiskSubject.key)
     .with_for_update()
 )
@@ -295,7 +290,7 @@ def add_links(session: Session, subject_ids: Sequence[int], order_id: int, at: d
 _RECENT_LINKS = (
     select(SubjectLink.subject_id, SubjectLink.order_id, SubjectLink.at, WorkOrder.number, WorkOrder.status)
     .join(WorkOrder, WorkOrder.id == SubjectLink.order_id)
-    .where(SubjectLink.subject_id.in_(_ids()), SubjectLink.at >= bindparam("since"))
+    .where(SubjectLink.subject_id.in_(id_list()), SubjectLink.at >= bindparam("since"))
     .order_by(SubjectLink.at.desc())
     .limit(bindparam("limit"))
 )
