@@ -226,7 +226,7 @@ def fold(session: Session, order: WorkOrder, *, new: bool = False) -> bool:
     values = row_values(fresh, source="live")
     repository.set_waiting(session, values, new=new)
     if row is None:
-        repository.add_fact(session, OrderFactRow(**values))
+        repository.add_fact(session, values)
     else:
         for name, value in values.items():
             if getattr(row, name) != value:

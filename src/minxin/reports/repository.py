@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from minxin.accounts.models import AppSetting
 from minxin.categories.models import Category
 from minxin.core.kpi import COUNTER_FIELDS
+from minxin.db.statements import insert_rows
 from minxin.reports.models import (
     CELL_KEY,
     DAILY_KEY,
@@ -56,8 +57,10 @@ def fact(session: Session, number: str) -> OrderFactRow | None:
     return session.get(OrderFactRow, number)
 
 
-def add_fact(session: Session, row: OrderFactRow) -> None:
-    session.add(row)
+def add_fact(session: Session, values: Mapping[str, Any]) -> None:
+    """Insert a fact row (a Core insert: written once per new order, never read back as an object
+    in the same transaction)."""
+    insert_rows(session, OrderFactRow.__table__, [dict(values)])
 
 
 _WAITING_INSERT = order_facts_waiting.insert()
