@@ -26,6 +26,7 @@ monthly report counts (accepted or corrected).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from minxin.accounts.principal import Principal
 from minxin.categories.models import Category
 from minxin.core.vocabulary import URGENCY_RANK, Role, Urgency
+from minxin.db.statements import insert_rows
 from minxin.intake import analyze as analysis
 from minxin.intake import category_map, model_registry, repository
 from minxin.intake import duplicate_store as dupes
@@ -79,9 +81,12 @@ def analyse_appeal(session: Session, *, title: str, content: str, address: str |
 
 
 def on_register(session: Session, order: WorkOrder, actor: Principal, now: datetime,
-                prepared: analysis.Analysis | None = None) -> IntakeSuggestion:
-    """Store the suggestion and apply it (category, region, urgency, auto-dispatch decision).
-    ``prepared`` is :func:`analyse_appeal` of the same appeal, computed before the transaction."""
+                prepared: analysis.Analysis | None = None) -> dict[str, Any]:
+    """Store the suggestion and apply it (category, region, urgency, auto-dispatch decision);
+    returns the stored row's values. ``prepared`` is :func:`analyse_appeal` of the same appeal,
+    computed before the transaction. The row is a Core insert: nothing reads it back as an object
+    in this transaction (the auto-dispatch job and the presenters read the table), and its ORM
+    unit of work cost more than the insert, on every intake."""
     given = order.category.code if order.category is not None else None
     a = prepared or analyse_appeal(session, title=order.title, content=order.content, address=order.address,
                                    phone=order.citizen_phone, now=now, unit_id=order.centre_unit_id,
@@ -89,7 +94,7 @@ def on_register(session: Session, order: WorkOrder, actor: Principal, now: datet
     tree = category_map.tree(session, model_registry.db_key(session))
     decision = a.routing
     assessment = a.urgency
-    s = IntakeSuggestion(
+    s: dict[str, Any] = dict(
         order_id=order.id,
         created_at=now,
         month=month_of(now),
@@ -122,25 +127,25 @@ def on_register(session: Session, order: WorkOrder, actor: Principal, now: datet
     if given is None and a.decided is not None and a.decided.code:
         category = session.get(Category, tree.by_code[a.decided.code].id)
         fields["category_id"] = category.id if category else None
-        s.applied_category = category is not None
+        s["applied_category"] = category is not None
     if top:
         if given is None:
-            s.category_outcome = "pending"
+            s["category_outcome"] = "pending"
         elif actor.api_key_id is None:  # a person chose the category with the suggestions in view
             agreed = tree.consistent(top, given)
-            s.category_outcome = "accepted" if agreed else "corrected"
-            s.final_category_code = given
+            s["category_outcome"] = "accepted" if agreed else "corrected"
+            s["final_category_code"] = given
             if not agreed:
-                s.category_corrected_by, s.category_corrected_at = actor.username, now
+                s["category_corrected_by"], s["category_corrected_at"] = actor.username, now
     if assessment is not None and assessment.level.rank > URGENCY_RANK[Urgency(order.urgency)]:
         fields["urgency"] = assessment.level.value
-        s.applied_urgency = True
+        s["applied_urgency"] = True
     repository.set_registration_fields(session, order, fields)
     if category is not None:
         set_committed_value(order, "category", category)
-    s.auto_dispatch, s.decision_zh = _auto_dispatch(a, given)
-    s.dispatch_state = "pending" if s.auto_dispatch else "none"
-    session.add(s)
+    s["auto_dispatch"], s["decision_zh"] = _auto_dispatch(a, given)
+    s["dispatch_state"] = "pending" if s["auto_dispatch"] else "none"
+    insert_rows(session, IntakeSuggestion.__table__, [s])
     dupes.queue(session, "add", dupes.record_of(order))
     return s
 
