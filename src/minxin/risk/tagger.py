@@ -14,6 +14,13 @@ After a ``reopen``/``return``/dissatisfied ``callback`` (:func:`retag_after_tran
 order's own lifetime counts change; it is re-tagged from its stored profile (unless it is still
 queued: then the drainer reads the new counts when it tags it).
 
+Each new order is first *planned* from reads only (:func:`plan_one`, ``_plan_fresh``: its
+counts as they will be once it is linked, its tags, its relatives' re-tags) and then *written*
+(:func:`apply`); the reads the plan depends on must not change in between (the same transaction
+and its locks; on SQLite the gentle drainer plans before it takes the write lock and relies on
+SQLite refusing a write from an out-of-date snapshot, see :mod:`minxin.risk.queue`). In a batch,
+each order is planned after the previous one was written, so their counts include each other.
+
 Cost per order: about seven indexed statements, every write an ``executemany`` planned in memory
 first (:class:`Writes`), plus the matcher; no table scans. Invariants: never commits; one profile
 row per order; a subject's score only grows by tags *added* (a tag that merely gains evidence adds
@@ -25,8 +32,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -34,28 +42,35 @@ from sqlalchemy.orm import Session
 
 from minxin.core.address import AddressResolver
 from minxin.core.pii import mask_phone
-from minxin.core.risk.cluster import shingles
 from minxin.core.risk.subjects import subject_keys, subject_kind
 from minxin.core.risk.tagging import CompiledTaxonomy, OrderSnapshot, RiskTag, TaggingContext, tag
-from minxin.core.risk.taxonomy import CountCondition
 from minxin.risk import queue_repository, repository, taxonomy_service
+from minxin.risk.counts import (
+    Links,
+    Windows,
+    horizon,
+    lifetime_counts,
+    links_of,
+    links_with_own,
+    similar_nearby,
+    subject_counts,
+    subject_windows,
+    text_of,
+)
 from minxin.risk.repository import SubjectState, TagRow
 from minxin.risk.writes import Writes
 from minxin.workorders.models import WorkOrder
 
 __all__ = [
-    "FINAL_STATUSES", "KIND_NAMES", "region_of", "retag_after_transition", "retag_order", "subject_ref", "tag_batch",
-    "tag_new_order",
+    "FINAL_STATUSES", "KIND_NAMES", "Plan", "apply", "plan_one", "region_of", "retag_after_transition", "retag_order",
+    "subject_ref", "tag_batch", "tag_new_order",
 ]
 
 #: core key prefix → the kind stored and shown (caller / address / enterprise)
 KIND_NAMES = {"caller": "caller", "addr": "address", "ent": "enterprise"}
 KIND_PREFIX = {v: k for k, v in KIND_NAMES.items()}
-SUBJECT_METRIC = {"caller": "same_caller", "addr": "same_address", "ent": "same_enterprise"}
 FINAL_STATUSES = frozenset({"closed", "void", "merged"})
 MAX_RETAG = 20
-SIMILAR_TEXT = 0.3
-DEFAULT_SUBJECT_WINDOW = timedelta(days=90)
 
 
 @lru_cache(maxsize=1)
@@ -111,113 +126,67 @@ def _display(key: str, order: WorkOrder) -> str:
     return value[:300]
 
 
-def _text(order: WorkOrder) -> str:
-    return f"{order.title} {order.content}"
-
-
-# ------------------------------------------------------------------------------------- counts
-Links = dict[str, list[tuple[datetime, str, int, str]]]  # subject key → [(at, number, order id, status)]
-
-
-def _subject_windows(compiled: CompiledTaxonomy) -> dict[str, list[tuple[str, CountCondition]]]:
-    """subject kind (caller/addr/ent) → [(count key, condition)] the taxonomy asks for."""
-    out: dict[str, list[tuple[str, CountCondition]]] = defaultdict(list)
-    for key, cond in compiled.taxonomy.count_keys().items():
-        for kind, metric in SUBJECT_METRIC.items():
-            if cond.metric == metric:
-                out[kind].append((key, cond))
-    return out
-
-
-def _horizon(windows: dict[str, list[tuple[str, CountCondition]]]) -> timedelta:
-    spans = [c.window for conds in windows.values() for _, c in conds if c.window is not None]
-    return max(spans) if spans else DEFAULT_SUBJECT_WINDOW
-
-
-def _subject_counts(windows: dict[str, list[tuple[str, CountCondition]]], subjects: Iterable[str], links: Links,
-                    now: datetime) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Counts (the largest over the order's subjects of each kind: an order naming two companies
-    counts the busier one) and the order numbers behind them."""
-    counts: dict[str, int] = {}
-    related: dict[str, list[str]] = {}
-    for key in subjects:
-        for count_key, cond in windows.get(subject_kind(key), ()):
-            since = now - cond.window if cond.window else None
-            numbers = [n for at, n, _, _ in links.get(key, ()) if since is None or at >= since]
-            if len(numbers) > counts.get(count_key, -1):
-                counts[count_key] = len(numbers)
-                related[count_key] = numbers[:50]
-    return counts, related
-
-
-def _lifetime_counts(compiled: CompiledTaxonomy, order: WorkOrder, *, unsatisfied: int, overdue: int) -> dict[str, int]:
-    values = {
-        "reopened": order.reopen_count, "returned": order.return_count, "unsatisfied": unsatisfied,
-        "overdue": overdue, "chain_events": order.reopen_count + order.return_count + overdue,
-    }
-    return {k: values[c.metric] for k, c in compiled.taxonomy.count_keys().items() if c.metric in values}
-
-
-@lru_cache(maxsize=8192)
-def _shingles(text: str) -> frozenset[str]:
-    """Memoised: a region's recent orders are compared with every new order of the region."""
-    return shingles(text)
-
-
-def _similar_nearby(session: Session, compiled: CompiledTaxonomy, order: WorkOrder, region: str, category: str,
-                    now: datetime) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """``similar_nearby@…`` (this order included): orders of the region in the window with the same
-    category or ≥ 0.3 bigram overlap. A tag only; the cluster detector does the burst test."""
-    conds = {k: c for k, c in compiled.taxonomy.count_keys().items() if c.metric == "similar_nearby"}
-    if not conds or not region:
-        return {}, {}
-    widest = max(c.window or timedelta(hours=1) for c in conds.values())
-    mine = _shingles(_text(order))
-
-    def similar_text(other: str) -> bool:
-        theirs = _shingles(other)
-        return bool(mine and theirs) and len(mine & theirs) >= SIMILAR_TEXT * len(mine | theirs)
-
-    similar = [
-        (at, number) for at, number, other, cat in repository.nearby_recent(session, region, now - widest, now, order.id)
-        if (category and cat == category) or similar_text(other)
-    ]
-    counts: dict[str, int] = {}
-    related: dict[str, list[str]] = {}
-    for key, cond in conds.items():
-        since = now - (cond.window or timedelta(hours=1))
-        numbers = [n for at, n in similar if at >= since]
-        counts[key], related[key] = 1 + len(numbers), numbers[:50]
-    return counts, related
-
-
-def _link_subjects(session: Session, order: WorkOrder, keys: Sequence[str], now: datetime) -> list[SubjectState]:
-    """Create missing subjects, count the order in and lock them (one statement), link the order."""
-    if not keys:
-        return []
-    rows: list[dict[str, Any]] = [
+def _subject_rows(order: WorkOrder, keys: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+    """The subject rows an order's upsert writes (new subjects start at score 0)."""
+    return [
         {"kind": KIND_NAMES[subject_kind(k)], "key": k, "ref": subject_ref(k), "display": _display(k, order),
          "score": 0.0, "score_at": now, "level": "low", "order_count": 1, "first_at": order.created_at,
          "last_at": order.created_at}
         for k in keys
     ]
-    subjects = repository.upsert_subjects(session, rows)
-    repository.add_links(session, [s.id for s in subjects], order.id, order.created_at)
-    return subjects
-
-
-def _links(session: Session, subjects: Sequence[SubjectState], since: datetime, *, limit: int = 500) -> Links:
-    by_id = {s.id: s.key for s in subjects}
-    out: Links = defaultdict(list)
-    for subject_id, order_id, at, number, status in repository.recent_links(session, list(by_id), since, limit):
-        out[by_id[subject_id]].append((at, number, order_id, status))
-    return out
 
 
 # ---------------------------------------------------------------------------------- use cases
+@dataclass
+class FreshPlan:
+    """One new order's tagging, computed from reads only (:func:`_plan_fresh`); :func:`_apply_fresh`
+    writes it. Invariant: planning writes nothing, so a plan can be made before the write lock."""
+
+    order: WorkOrder
+    keys: list[str]
+    subject_rows: list[dict[str, Any]]
+    added: list[RiskTag]
+    tags: list[RiskTag]
+    profile: dict[str, Any]
+    links: Links  # its subjects' recent links, its own included
+    writes: Writes  # its tag rows
+
+
+@dataclass
+class Plan:
+    """A tagging pass of one order and its relatives, planned before any write (:func:`plan_one`)."""
+
+    fresh: FreshPlan
+    relatives: Writes
+
+
 def tag_new_order(session: Session, order: WorkOrder, *, now: datetime) -> list[RiskTag]:
     """Tag one order that has no profile yet, and re-tag its open relatives; returns its tags."""
     return tag_batch(session, [order], now=now)[order.id]
+
+
+def plan_one(session: Session, order: WorkOrder, *, now: datetime) -> Plan:
+    """Everything tagging ``order`` (no profile yet) and re-tagging its relatives as of ``now``
+    will write, from reads only. :func:`apply` writes it; in between nothing that was read may
+    change (same transaction and locks on PostgreSQL; on SQLite the drainer reads under a deferred
+    transaction, whose first write fails if anyone committed since, see :mod:`minxin.risk.queue`)."""
+    compiled, _ = taxonomy_service.active(session)
+    windows = subject_windows(compiled)
+    fresh_now = min(now, order.created_at)
+    fresh = _plan_fresh(session, compiled, windows, order, fresh_now)
+    links = fresh.links
+    if now != fresh_now:  # the relatives are counted as of ``now``
+        existing = repository.lock_subjects(session, fresh.keys)
+        links = links_with_own(session, existing, order, fresh.keys, now - horizon(windows))
+    relatives = _plan_relatives(session, compiled, windows, {order.id: fresh.keys}, set(fresh.keys), links, now)
+    return Plan(fresh, relatives)
+
+
+def apply(session: Session, plan: Plan) -> list[RiskTag]:
+    """Write a :func:`plan_one` plan; returns the order's tags."""
+    subjects = _apply_fresh(session, plan.fresh)
+    plan.relatives.flush(session, {s.key: s for s in subjects})
+    return plan.fresh.tags
 
 
 def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -> dict[int, list[RiskTag]]:
@@ -228,69 +197,89 @@ def tag_batch(session: Session, orders: Sequence[WorkOrder], *, now: datetime) -
     Sequentially tagging N orders of one busy estate re-tags the same 20 relatives N times; here
     they are re-tagged once, which is what makes the queued, batched path cheaper than inline.
     """
+    if len(orders) == 1:
+        return {orders[0].id: apply(session, plan_one(session, orders[0], now=now))}
     compiled, _ = taxonomy_service.active(session)
-    windows = _subject_windows(compiled)
+    windows = subject_windows(compiled)
     # lock every existing subject of the batch up front, in key order: a re-tag after a
     # transition locks its subjects in key order too, so the two never wait on each other in a cycle
     repository.lock_subjects(session, sorted({k for o in orders for k in _subject_keys(o)}))
     out: dict[int, list[RiskTag]] = {}
-    latest: dict[int, SubjectState] = {}  # subject id → its state after the last flush
+    latest: dict[str, SubjectState] = {}  # subject key → its state after the last flush
     own: dict[int, list[str]] = {}
     for order in sorted(orders, key=lambda o: o.id):
-        # each order as of its registration, as inline tagging did; the relatives as of ``now``
-        tags, subjects = _tag_fresh(session, compiled, windows, order, min(now, order.created_at))
-        out[order.id] = tags
-        own[order.id] = [s.key for s in subjects]
-        latest.update((s.id, s) for s in subjects)
+        # each order as of its registration, as inline tagging did; the relatives as of ``now``;
+        # each is planned after the previous one was written (their counts include each other)
+        fresh = _plan_fresh(session, compiled, windows, order, min(now, order.created_at))
+        subjects = _apply_fresh(session, fresh)
+        out[order.id] = fresh.tags
+        own[order.id] = fresh.keys
+        latest.update((s.key, s) for s in subjects)
     if latest:
-        states = list(latest.values())
-        links = _links(session, states, now - _horizon(windows), limit=500 * max(1, len(orders)))
-        writes = Writes(now, compiled.taxonomy.content_hash)
-        ids: dict[int, None] = {}
-        for order_id, keys in own.items():
-            ids.update(dict.fromkeys(_relatives(order_id, keys, links)))
-        # a relative a transition holds right now is skipped: it is re-tagged by a later batch
-        # (and waiting for it could deadlock, see queue_repository.share_lock_orders)
-        free = set(queue_repository.share_lock_orders(session, [i for i in ids if i not in own]))
-        _retag_relatives(session, compiled, [i for i in ids if i in own or i in free], states, links, windows, writes)
-        writes.flush(session)
+        links = links_of(session, list(latest.values()), now - horizon(windows), limit=500 * max(1, len(orders)))
+        _plan_relatives(session, compiled, windows, own, set(latest), links, now).flush(session, latest)
     return out
 
 
-def _tag_fresh(session: Session, compiled: CompiledTaxonomy, windows: dict[str, list[tuple[str, CountCondition]]],
-               order: WorkOrder, now: datetime) -> tuple[list[RiskTag], list[SubjectState]]:
-    """Link and tag one order from the counts as of now; writes flushed. Its relatives are not
-    re-tagged here (:func:`tag_batch` does that once per batch)."""
+def _plan_fresh(session: Session, compiled: CompiledTaxonomy, windows: Windows,
+                order: WorkOrder, now: datetime) -> FreshPlan:
+    """Tag one order from the counts as of now, as they will be once it is linked; reads only.
+    Its relatives are not re-tagged here (:func:`_plan_relatives`)."""
     content_hash = compiled.taxonomy.content_hash
     category = order.category.code if order.category else ""
     region = region_of(session, order)
     keys = _subject_keys(order)
-    subjects = _link_subjects(session, order, keys, now)
-    links = _links(session, subjects, now - _horizon(windows))
-    counts, related = _subject_counts(windows, keys, links, now)
-    near_counts, near_related = _similar_nearby(session, compiled, order, region, category, now)
+    existing = repository.lock_subjects(session, keys)
+    links = links_with_own(session, existing, order, keys, now - horizon(windows))
+    counts, related = subject_counts(windows, keys, links, now)
+    near_counts, near_related = similar_nearby(session, compiled, order, region, category, now)
     metrics = {c.metric for c in compiled.taxonomy.count_keys().values()}
     # tagging is queued: an order can already have had a callback when its turn comes
     acted = order.event_count > 1 and "unsatisfied" in metrics
     unsatisfied = repository.dissatisfied_callbacks(session, order.id) if acted else 0
-    counts |= near_counts | _lifetime_counts(compiled, order, unsatisfied=unsatisfied, overdue=0)
+    counts |= near_counts | lifetime_counts(compiled, order, unsatisfied=unsatisfied, overdue=0)
     related |= near_related
-    snapshot = OrderSnapshot(order.number, _text(order), category, order.appeal_type)
+    snapshot = OrderSnapshot(order.number, text_of(order), category, order.appeal_type)
     tags = tag(snapshot, compiled, TaggingContext(counts=counts, related_order_ids=related))
     writes = Writes(now, content_hash)
     added, _ = writes.tags(order.id, tags, {})
-    repository.insert_profile(session, {
+    profile = {
         "order_id": order.id, "region": region, "category_code": category, "created_at": order.created_at,
         "subjects": keys, "counts": counts, "related": related,
         "max_severity": max((t.severity for t in tags), default=0), "taxonomy_hash": content_hash, "tagged_at": now,
-    })
-    writes.accumulate(subjects, added)
-    writes.flush(session)
-    return tags, subjects
+    }
+    return FreshPlan(order, keys, _subject_rows(order, keys, now), added, tags, profile, links, writes)
+
+
+def _apply_fresh(session: Session, plan: FreshPlan) -> list[SubjectState]:
+    """Write a fresh order's plan: create missing subjects and count the order in (one statement
+    that also locks them), link it, store its profile and tags, add the new tags' weights to the
+    subjects' scores. Returns the subjects' states after that."""
+    subjects = repository.upsert_subjects(session, plan.subject_rows)
+    repository.add_links(session, [s.id for s in subjects], plan.order.id, plan.order.created_at)
+    repository.insert_profile(session, plan.profile)
+    plan.writes.accumulate(subjects, plan.added)
+    plan.writes.flush(session, {})
+    return subjects
+
+
+def _plan_relatives(session: Session, compiled: CompiledTaxonomy, windows: Windows,
+                    own: dict[int, list[str]], keys: set[str], links: Links, now: datetime) -> Writes:
+    """The re-tagging of the fresh orders' open relatives (by subject ``keys``, from ``links``), as
+    of ``now``; reads only (the score updates are resolved when the writes are flushed)."""
+    writes = Writes(now, compiled.taxonomy.content_hash)
+    ids: dict[int, None] = {}
+    for order_id, order_keys in own.items():
+        ids.update(dict.fromkeys(_relatives(order_id, order_keys, links)))
+    # a relative a transition holds right now is skipped: it is re-tagged by a later batch
+    # (and waiting for it could deadlock, see queue_repository.share_lock_orders)
+    free = set(queue_repository.share_lock_orders(session, [i for i in ids if i not in own]))
+    _retag_relatives(session, compiled, [i for i in ids if i in own or i in free], keys, links, windows, writes)
+    return writes
 
 
 def _subject_keys(order: WorkOrder) -> list[str]:
-    return [k[:500] for k in subject_keys(order.citizen_phone, order.address, _text(order))]
+    return [k[:500] for k in subject_keys(order.citizen_phone, order.address, text_of(order))]
 
 
 def _relatives(order_id: int, keys: Sequence[str], links: Links) -> list[int]:
@@ -303,19 +292,19 @@ def _relatives(order_id: int, keys: Sequence[str], links: Links) -> list[int]:
     return list(dict.fromkeys(oid for _, oid in candidates))[:MAX_RETAG]
 
 
-def _retag_relatives(session: Session, compiled: CompiledTaxonomy, ids: Sequence[int], subjects: Sequence[SubjectState],
-                     links: Links, windows: dict[str, list[tuple[str, CountCondition]]], writes: Writes) -> None:
-    """Re-tag the orders ``ids`` with fresh counts of the (locked) ``subjects`` from ``links``."""
+def _retag_relatives(session: Session, compiled: CompiledTaxonomy, ids: Sequence[int], by_key: set[str],
+                     links: Links, windows: Windows, writes: Writes) -> None:
+    """Re-tag the orders ``ids`` with fresh counts of the subjects ``by_key`` from ``links``; the new
+    tags' weights are added to those subjects' scores when ``writes`` is flushed."""
     if not ids:
         return
-    by_key = {s.key: s for s in subjects}
     existing: dict[int, dict[str, TagRow]] = defaultdict(dict)
     for row in repository.tag_rows(session, ids):
         existing[row.order_id][row.label_code] = row
     now = writes.now
     for prof in repository.profile_rows(session, ids):
         loaded = [k for k in prof.subjects if k in by_key]
-        fresh, fresh_related = _subject_counts(windows, loaded, links, now)
+        fresh, fresh_related = subject_counts(windows, loaded, links, now)
         counts, related = dict(prof.counts), dict(prof.related)
         for count_key, value in fresh.items():
             kind = next(k for k, conds in windows.items() if any(ck == count_key for ck, _ in conds))
@@ -330,7 +319,7 @@ def _retag_relatives(session: Session, compiled: CompiledTaxonomy, ids: Sequence
                 "order_id": prof.order_id, "counts": counts, "related": related, "tagged_at": now,
                 "taxonomy_hash": writes.content_hash, "max_severity": max((t.severity for t in tags), default=0),
             })
-        writes.accumulate([by_key[k] for k in loaded], added)
+        writes.accumulate_later(loaded, added)
 
 
 def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: int | None = None) -> list[RiskTag]:
@@ -349,10 +338,10 @@ def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: i
     metrics = {c.metric for c in compiled.taxonomy.count_keys().values()}
     unsatisfied = repository.dissatisfied_callbacks(session, order.id) if "unsatisfied" in metrics else 0
     overdue = int(prof.counts.get("overdue", 0)) if overdue is None else overdue
-    counts = prof.counts | _lifetime_counts(compiled, order, unsatisfied=unsatisfied, overdue=overdue)
+    counts = prof.counts | lifetime_counts(compiled, order, unsatisfied=unsatisfied, overdue=overdue)
     if "overdue" not in counts and overdue:
         counts["overdue"] = overdue
-    snapshot = OrderSnapshot(order.number, _text(order), prof.category_code, order.appeal_type)
+    snapshot = OrderSnapshot(order.number, text_of(order), prof.category_code, order.appeal_type)
     tags = tag(snapshot, compiled, TaggingContext(counts=counts, related_order_ids=prof.related))
     existing = {t.label_code: t for t in repository.tag_rows(session, [order.id])}
     writes = Writes(now, compiled.taxonomy.content_hash)
@@ -362,7 +351,7 @@ def retag_order(session: Session, order: WorkOrder, *, now: datetime, overdue: i
         "max_severity": max((t.severity for t in tags), default=0),
     })
     writes.accumulate(subjects, added)
-    writes.flush(session)
+    writes.flush(session, {})
     return tags
 
 

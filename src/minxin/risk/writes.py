@@ -27,6 +27,9 @@ class Writes:
     tag_updates: list[dict[str, Any]] = field(default_factory=list)
     profile_updates: list[dict[str, Any]] = field(default_factory=list)
     scored: dict[int, SubjectState] = field(default_factory=dict)
+    #: (subject keys, added tags) whose weights are folded in at :meth:`flush`, from the states
+    #: the subjects have by then (planned before the subjects are written, see ``tagger.plan_one``)
+    later: list[tuple[list[str], list[RiskTag]]] = field(default_factory=list)
 
     def tags(self, order_id: int, tags: Sequence[RiskTag], existing: dict[str, TagRow]) -> tuple[list[RiskTag], bool]:
         """Plan the order's tag rows to match ``tags``. Returns the tags that are new or revived
@@ -62,7 +65,17 @@ class Writes:
             subject.score, subject.score_at = state.score, state.as_of
             self.scored[subject.id] = subject
 
-    def flush(self, session: Session) -> None:
+    def accumulate_later(self, keys: Sequence[str], added: Sequence[RiskTag]) -> None:
+        """:meth:`accumulate` for subjects known by key only; resolved, in call order, at :meth:`flush`."""
+        if added and keys:
+            self.later.append((list(keys), list(added)))
+
+    def flush(self, session: Session, states: dict[str, SubjectState]) -> None:
+        """Write everything planned; ``states`` (subject key → state, written already) resolves
+        :meth:`accumulate_later` (a key missing there is a bug: KeyError, the pass rolls back)."""
+        for keys, added in self.later:
+            self.accumulate([states[k] for k in keys], added)
+        self.later.clear()
         repository.insert_tags(session, self.tag_inserts)
         repository.update_tags(session, self.tag_updates)
         repository.update_profiles(session, self.profile_updates)
