@@ -6,7 +6,8 @@ then holds both until it commits. When the lock is busy a large share of the tim
 latency is mostly waiting for it, whatever the request itself costs. This factory serves the
 product's app unchanged and records, per unit of work, the thread that ran it, how long it
 waited (entering the unit of work → holding the file lock) and how long it held the lock
-(→ releasing it). Every server process appends its records to ``$LOCKSTAT_DIR`` every 2 seconds
+(→ releasing it); for an optimistic unit of work (``Database.optimistic_unit_of_work``, the
+gentle risk drainer) the wait counts from its ``lock()`` call, after its reads. Every server process appends its records to ``$LOCKSTAT_DIR`` every 2 seconds
 (not a ``MINXIN_…`` name: the bench passes none of those to the servers); ``report`` pools them.
 
 Not a product configuration; a measuring tool only (it wraps, it does not re-implement, the
@@ -47,9 +48,12 @@ def _install() -> None:
         yield from unit_of_work(self)
 
     def timed_acquire(self: Any) -> bool:
+        asked = time.perf_counter()
         took = acquire(self)
         if took:
             _local.held = time.perf_counter()
+            if getattr(_local, "entered", None) is None:  # an optimistic unit of work: its lock() call
+                _local.entered = asked
         return took
 
     def timed_release(self: Any) -> None:
@@ -60,7 +64,7 @@ def _install() -> None:
             entered = getattr(_local, "entered", held)
             with _lock:
                 _records.append((threading.current_thread().name, entered, held - entered, end - held))
-            _local.held = None
+            _local.held = _local.entered = None
 
     db_session.Database.unit_of_work = timed_unit_of_work  # type: ignore[method-assign]
     db_session._WriterFileLock.acquire = timed_acquire  # type: ignore[method-assign]

@@ -20,9 +20,9 @@ from minxin.accounts import repository as accounts_repository
 from minxin.accounts import service as accounts_service
 from minxin.accounts.principal import Principal
 from minxin.api.state import AppState
-from minxin.db.session import Database
+from minxin.db.session import Database, StaleSnapshot
 from minxin.jobs.registry import run_once
-from minxin.risk import queue, tagger
+from minxin.risk import queue, queue_repository, tagger
 from minxin.risk.models import OrderRiskProfile, RiskSubject, SubjectLink, TagQueueEntry
 from minxin.workorders import repository as orders_repository
 from minxin.workorders import service as orders
@@ -93,13 +93,18 @@ def test_a_gentle_drainer_tags_a_short_backlog_one_order_per_transaction(db: Dat
     longer backlog goes in full batches. PostgreSQL has no single write lock: full batches always.
     Either way every order is tagged exactly once."""
     batches: list[int] = []
-    original = tagger.tag_batch
+    original, original_plan = tagger.tag_batch, tagger.plan_one
 
     def recording(session: Any, orders: Any, **kw: Any) -> Any:
         batches.append(len(orders))
         return original(session, orders, **kw)
 
+    def recording_plan(session: Any, order: Any, **kw: Any) -> Any:  # one order, planned before the lock
+        batches.append(1)
+        return original_plan(session, order, **kw)
+
     monkeypatch.setattr(tagger, "tag_batch", recording)
+    monkeypatch.setattr(tagger, "plan_one", recording_plan)
     monkeypatch.setattr(queue, "GENTLE_BELOW", 4)
     ids = register(db, 6)
     assert queue.drain(db, limit=3, gentle=True) == 6
@@ -113,6 +118,64 @@ def test_a_gentle_drainer_tags_a_short_backlog_one_order_per_transaction(db: Dat
     batches.clear()
     register(db, 2, at=AT + timedelta(hours=1))
     assert queue.drain(db, limit=3) == 2 and batches == [2]  # not gentle: one batch, as before
+
+
+def test_a_gentle_drainer_plans_without_the_write_lock_and_replans_after_another_commit(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite: a gentle drainer reads and plans an order under a snapshot, without the write lock,
+    so another writer can commit meanwhile; its writes then fail (SQLite's snapshot rule), nothing
+    is written, and it plans again from the new data. The order is tagged once, counting the
+    order that was registered while it planned."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL drains under the unit of work's row locks; no write lock to avoid")
+    first = register(db, 1)[0]
+    planned: list[int] = []
+    original = tagger.plan_one
+
+    def interrupted(session: Any, order: Any, **kw: Any) -> Any:
+        planned.append(order.id)
+        if len(planned) == 1:  # a registration commits while the drainer plans: it must not wait
+            writer = threading.Thread(target=register, args=(db, 1), kwargs={"at": AT + timedelta(minutes=5)})
+            writer.start()
+            writer.join(timeout=20)
+            assert not writer.is_alive(), "the registration waited for the planning drainer"
+        return original(session, order, **kw)
+
+    monkeypatch.setattr(tagger, "plan_one", interrupted)
+    n, busy, more = queue.drain_once(db, gentle=True)
+    assert (n, busy, more) == (1, False, True)
+    assert planned == [first, first]  # the first plan's writes were refused; planned again
+    with db.reading() as session:
+        profile = session.get(OrderRiskProfile, first)
+        assert profile is not None
+        caller = session.scalars(select(RiskSubject).where(RiskSubject.kind == "caller")).one()
+        assert caller.order_count == 1  # counted once, though planned twice
+    monkeypatch.setattr(tagger, "plan_one", original)
+    assert queue.drain(db, gentle=True) == 1
+    assert count(db, TagQueueEntry) == 0
+    with db.reading() as session:
+        caller = session.scalars(select(RiskSubject).where(RiskSubject.kind == "caller")).one()
+        assert caller.order_count == 2
+        assert count(db, SubjectLink, SubjectLink.subject_id == caller.id) == 2
+
+
+def test_an_optimistic_unit_of_work_writes_nothing_when_its_snapshot_is_stale(db: Database) -> None:
+    """The database side of the above: reads, another writer commits, then a write: refused with
+    StaleSnapshot and rolled back; with no commit in between the same writes land."""
+    if not db.is_sqlite:
+        pytest.skip("SQLite's snapshot rule; PostgreSQL runs a plain unit of work")
+    ids = register(db, 1)
+    with pytest.raises(StaleSnapshot), db.optimistic_unit_of_work() as (session, lock):
+        assert queue_repository.queue_length(session) == 1  # the snapshot starts here
+        register(db, 1, at=AT + timedelta(hours=1))  # another connection commits
+        lock()
+        queue_repository.dequeue(session, ids)
+    assert count(db, TagQueueEntry) == 2  # nothing of the refused transaction was written
+    with db.optimistic_unit_of_work() as (session, lock):
+        assert queue_repository.queue_length(session) == 2
+        lock()
+        queue_repository.dequeue(session, ids)
+    assert count(db, TagQueueEntry) == 1
 
 
 def test_a_rolled_back_registration_queues_nothing(db: Database) -> None:

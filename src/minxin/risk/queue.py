@@ -14,7 +14,12 @@ ran, so every other intake queued behind it. Now:
   process's requests. A batch holds the single write lock for its whole length (≈ 4–5 ms of
   CPU per order in-process, a 12 ms median hold under the paced bench), and every intake of
   every process waits behind it; at a hotline's normal pace this cut the slowest intakes by
-  about a fifth (docs/benchmarks.md, "Intake over HTTP"). A longer backlog
+  about a fifth (docs/benchmarks.md, "Intake over HTTP"). And it holds that lock only for the
+  order's writes: it claims the order and plans its tags under a deferred transaction (a WAL
+  snapshot, no lock; :func:`minxin.risk.tagger.plan_one`), then takes the lock and writes
+  (:meth:`Database.optimistic_unit_of_work`); if another writer committed meanwhile, SQLite
+  refuses the first write, nothing is written, and it plans again (``OPTIMISTIC_TRIES``, then
+  under the lock as before). A longer backlog
   (saturation) is drained in full batches without waiting, as before, so it keeps up;
 * the ``risk.drain`` job (``minxin worker``, ``serve``) and ``risk.scan`` drain too, so rows that
   another process left behind (a crash, a CLI registration) are tagged within seconds.
@@ -41,6 +46,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from minxin.db.session import StaleSnapshot
 from minxin.jobs import pressure
 from minxin.risk import queue_repository, tagger, taxonomy_service
 
@@ -57,6 +63,9 @@ BATCH = 32
 SQLITE_BATCH = 4
 #: a gentle drainer (SQLite) tags one order per transaction while fewer than this are queued
 GENTLE_BELOW = 16
+#: a gentle drainer reads and plans an order without the write lock this many times (each try
+#: fails if another writer committed meanwhile) before it tags it under the lock
+OPTIMISTIC_TRIES = 2
 #: a drainer also looks at the queue this often without being woken (other processes' rows)
 POLL_SECONDS = 2.0
 #: after being woken, wait this long before draining, so that a busy moment's registrations are
@@ -85,6 +94,15 @@ def drain_once(db: Database, limit: int | None = None, *, gentle: bool = False) 
     ``gentle``: while fewer than ``GENTLE_BELOW`` are queued, tag only the oldest one (the caller
     comes back for the rest), so the transaction is as short as one order."""
     limit = limit or batch_size(db)
+    if gentle and db.is_sqlite:
+        for _ in range(OPTIMISTIC_TRIES):
+            try:
+                done = _drain_one_optimistically(db)
+            except StaleSnapshot:  # another writer committed while this one read: read again
+                continue
+            if done is not None:
+                return done
+            break  # a long backlog: a full batch, below
     with db.unit_of_work() as session:
         if not queue_repository.try_drain_lock(session):
             return 0, True, False
@@ -103,6 +121,30 @@ def drain_once(db: Database, limit: int | None = None, *, gentle: bool = False) 
             tagger.tag_batch(session, todo, now=max(o.created_at for o in todo))
         queue_repository.dequeue(session, [o.id for o in orders])
         return len(orders), len(orders) < len(claimed), more
+
+
+def _drain_one_optimistically(db: Database) -> tuple[int, bool, bool] | None:
+    """:func:`drain_once` of one order (a gentle drainer on SQLite) that holds the write lock only
+    for its writes: it claims and plans under a deferred transaction (a snapshot) and then writes;
+    :class:`StaleSnapshot` if another writer committed in between (nothing written). None when
+    ``GENTLE_BELOW`` or more are queued (the caller drains a full batch)."""
+    with db.optimistic_unit_of_work() as (session, lock):
+        backlog = queue_repository.queue_length(session)
+        if backlog >= GENTLE_BELOW:
+            return None
+        claimed, orders = queue_repository.claim_queued(session, 1)
+        if not claimed:
+            return 0, False, False
+        if not orders:
+            return 0, True, backlog > 1
+        order = orders[0]
+        plan = None if queue_repository.profiled(session, [order.id]) else tagger.plan_one(
+            session, order, now=order.created_at)
+        lock()
+        if plan is not None:
+            tagger.apply(session, plan)
+        queue_repository.dequeue(session, [order.id])
+        return 1, False, backlog > 1
 
 
 def drain(db: Database, *, limit: int | None = None, gentle: bool = False) -> int:
