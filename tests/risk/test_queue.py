@@ -124,8 +124,8 @@ def test_a_gentle_drainer_plans_without_the_write_lock_and_replans_after_another
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite: a gentle drainer reads and plans an order under a snapshot, without the write lock,
     so another writer can commit meanwhile; its writes then fail (SQLite's snapshot rule), nothing
-    is written, and it plans again from the new data. The order is tagged once, counting the
-    order that was registered while it planned."""
+    is written, and it plans again from the new data. The order is tagged once; the one
+    registered meanwhile is tagged next, and the caller then counts both."""
     if not db.is_sqlite:
         pytest.skip("PostgreSQL drains under the unit of work's row locks; no write lock to avoid")
     first = register(db, 1)[0]
