@@ -20,7 +20,16 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's ``insert`` that supports ``ON CONFLICT`` (PostgreSQL and SQLite share the
+    syntax); for statements cached per dialect name."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
 
 #: prefix of the bind parameters that carry the primary key (they must not clash with a column)
 _PK = "pk_"

@@ -14,14 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, case, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minxin.accounts.models import AppSetting
 from minxin.categories.models import Category
 from minxin.core.kpi import COUNTER_FIELDS
-from minxin.db.statements import insert_rows
+from minxin.db.statements import insert_rows, upsert_insert
 from minxin.reports.models import (
     CELL_KEY,
     DAILY_KEY,
@@ -45,7 +43,7 @@ Delta = tuple[dict[str, int], dict[int, tuple[int, int]]]
 
 
 def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return upsert_insert(session.get_bind().dialect.name)
 
 
 def is_postgres(session: Session) -> bool:
@@ -161,7 +159,7 @@ def _upsert_statement(dialect: str, table: Table, key: tuple[str, ...], counters
     """One additive upsert per (table, shape): built and compiled once, then run as an
     executemany (SQLAlchemy batches it into multi-row ``VALUES``), instead of a fresh
     multi-row statement compiled on every action (that compile was most of a fold's cost)."""
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    ins = upsert_insert(dialect)(table)
     stmt = ins.on_conflict_do_update(
         index_elements=list(key), set_={c: table.c[c] + ins.excluded[c] for c in counters}
     )

@@ -19,11 +19,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from minxin.db.statements import id_list, insert_rows, update_by_pk
+from minxin.db.statements import id_list, insert_rows, update_by_pk, upsert_insert
 from minxin.risk.models import (
     OrderRiskProfile,
     OrderRiskTag,
@@ -37,7 +35,7 @@ from minxin.workorders.models import Callback, WorkOrder
 
 def _insert(session: Session) -> Any:
     """The dialect's INSERT that supports ``ON CONFLICT`` (PostgreSQL and SQLite share the syntax)."""
-    return pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    return upsert_insert(_dialect(session))
 
 
 def _dialect(session: Session) -> str:
@@ -224,7 +222,7 @@ class SubjectState:
 @lru_cache(maxsize=4)
 def _upsert_subjects_statement(dialect: str) -> Any:
     table = RiskSubject.__table__
-    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    ins = upsert_insert(dialect)(table)
     newest = func.greatest if dialect == "postgresql" else func.max
     return ins.on_conflict_do_update(
         index_elements=[table.c.key],
@@ -274,7 +272,7 @@ def subject_by_ref(session: Session, ref: str) -> RiskSubject | None:
 def _add_links_statement(dialect: str) -> Any:
     table = SubjectLink.__table__
     return (
-        (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        upsert_insert(dialect)(table)
         .values(subject_id=bindparam("subject_id"), order_id=bindparam("order_id"), at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["subject_id", "order_id"])
     )

@@ -9,13 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minxin.accounts.models import AppSetting
 from minxin.accounts.principal import Principal
 from minxin.categories.models import Category
+from minxin.db.statements import upsert_insert
 from minxin.sla.models import CalendarDay, OrderDeadline, SlaAlert, SlaPolicyRow
 from minxin.units.models import Unit
 from minxin.workorders import repository as orders_repository
@@ -267,7 +266,7 @@ def insert_alert(session: Session, deadline: OrderDeadline, level: str, now: dat
     On PostgreSQL a concurrent insert of the same key waits for the other transaction and then
     does nothing; on SQLite writers are serialised. Either way one alert, once.
     """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     stmt = (
         insert(SlaAlert)
         .values(

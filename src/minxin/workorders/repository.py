@@ -9,12 +9,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minxin.accounts.principal import Principal
 from minxin.categories.models import Category
+from minxin.db.statements import upsert_insert
 from minxin.units.models import Unit
 from minxin.workorders.models import (
     Callback,
@@ -53,7 +52,7 @@ def _bump_statement(dialect: str) -> Any:
     the ORM insert path cost more than the statement itself, on every intake)."""
     table = OrderSequence.__table__
     return (
-        (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+        upsert_insert(dialect)(table)
         .values(day=bindparam("day"), value=1)
         .on_conflict_do_update(index_elements=[table.c.day], set_={"value": table.c.value + 1})
         .returning(table.c.value)
